@@ -26,6 +26,10 @@ public sealed partial class PinStore
         ?? ReadPolicy(PolicyId(PolicyScope.Service, service))
         ?? DefaultPolicy);
 
+    /// <summary>The policy set for exactly this host or service, or null when none is.</summary>
+    public TrustPolicy? GetPolicy(PolicyScope scope, string name) => Guard(() =>
+        ReadPolicy(PolicyId(scope, scope == PolicyScope.Host ? HostPort.NormalizeHost(name) : CheckService(name))));
+
     /// <summary>Every policy set, hosts first.</summary>
     public IReadOnlyList<PolicySetting> Policies() => Guard(() => _policies.FindAll()
         .Select(d => ParseSetting(d))
