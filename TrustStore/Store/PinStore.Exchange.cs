@@ -7,7 +7,7 @@ namespace Apps.TrustStore.Store;
 public sealed partial class PinStore
 {
     /// <summary>Every pin and policy, read in one transaction so that the export is consistent.</summary>
-    public PinExport Export() => InTransaction(() => new PinExport(AllPins(), Policies()));
+    public PinExport Export() => InTransaction(write: false, () => new PinExport(AllPins(), Policies()));
 
     /// <summary>
     /// Adds the pins and policies of an export in one transaction: all or nothing. A pin whose
@@ -23,7 +23,7 @@ public sealed partial class PinStore
         {
             if (pin.Note is { Length: > Pin.MaxNoteLength })
                 throw new TrustStoreException(TrustStoreError.InvalidInput, $"the note of {pin.Server} is longer than {Pin.MaxNoteLength} characters");
-            Pin? same = PinsFor(pin.Server).FirstOrDefault(p => p.Spki == pin.Spki);
+            Pin? same = ReadPins(pin.Server).FirstOrDefault(p => p.Spki == pin.Spki);
             if (same is not null)
             {
                 existing++;

@@ -16,11 +16,13 @@ public sealed partial class PinStore : IDisposable
     private readonly ILiteCollection<BsonDocument> _pins;
     private readonly ILiteCollection<BsonDocument> _events;
     private readonly ILiteCollection<BsonDocument> _policies;
+    private readonly StoreGeneration? _generation;
 
     private PinStore(LiteDatabase db, string path)
     {
         _db = db;
         FilePath = path;
+        _generation = StoreGeneration.TryOpen(path);
         _pins = db.GetCollection(SchemaMigrations.Pins, BsonAutoId.Int32);
         _events = db.GetCollection(SchemaMigrations.Events, BsonAutoId.Int64);
         _policies = db.GetCollection(SchemaMigrations.Policies);
@@ -68,7 +70,7 @@ public sealed partial class PinStore : IDisposable
     public TrustDecision Check(TrustRequest request, TofuOptions? options = null) => InTransaction(() =>
     {
         TrustPolicy policy = PolicyFor(request.Service, request.Server.Host);
-        TrustDecision decision = TofuPolicy.Decide(request, policy, PinsFor(request.Server), options);
+        TrustDecision decision = TofuPolicy.Decide(request, policy, ReadPins(request.Server), options);
         Record(decision);
         return decision;
     });
@@ -93,13 +95,13 @@ public sealed partial class PinStore : IDisposable
         return 0;
     }
 
-    /// <summary>The pins of one server, oldest first.</summary>
-    public IReadOnlyList<Pin> PinsFor(HostPort server) =>
-        Guard(() => _pins.Find(Query.EQ("key", server.ToString())).Select(d => BsonMapping.ToPin(d, FilePath)).OrderBy(p => p.Id).ToList());
-
     /// <summary>The pins of a host on every port (or one port when given), oldest first.</summary>
     public IReadOnlyList<Pin> PinsFor(string host, int? port) => port is { } p
         ? PinsFor(HostPort.Create(host, p))
+        : ReadHostPins(host);
+
+    private IReadOnlyList<Pin> ReadHostPins(string host, int? port = null) => port is { } p
+        ? ReadPins(HostPort.Create(host, p))
         : Guard(() => _pins.Find(Query.EQ("host", HostPort.NormalizeHost(host))).Select(d => BsonMapping.ToPin(d, FilePath)).OrderBy(x => x.Id).ToList());
 
     /// <summary>Every pin, ordered by host, port and id.</summary>
@@ -124,7 +126,7 @@ public sealed partial class PinStore : IDisposable
     {
         if (pin.Note is { Length: > Pin.MaxNoteLength })
             throw new TrustStoreException(TrustStoreError.InvalidInput, $"the note is longer than {Pin.MaxNoteLength} characters");
-        Pin? existing = PinsFor(pin.Server).FirstOrDefault(p => p.Spki == pin.Spki);
+        Pin? existing = ReadPins(pin.Server).FirstOrDefault(p => p.Spki == pin.Spki);
         Pin stored;
         if (existing is not null)
         {
@@ -149,7 +151,7 @@ public sealed partial class PinStore : IDisposable
     /// <summary>Removes every pin of a host (all ports, or one) and records it. Returns how many were removed.</summary>
     public int Forget(string host, int? port, DateTimeOffset now) => InTransaction(() =>
     {
-        IReadOnlyList<Pin> pins = PinsFor(host, port);
+        IReadOnlyList<Pin> pins = ReadHostPins(host, port);
         if (pins.Count == 0)
             throw new TrustStoreException(TrustStoreError.NotFound, NoPinsMessage(host, port));
         foreach (Pin pin in pins)
@@ -167,7 +169,7 @@ public sealed partial class PinStore : IDisposable
     /// </summary>
     public HistoryEvent? PendingChange(HostPort server) => Guard(() =>
     {
-        IReadOnlyList<Pin> pins = PinsFor(server);
+        IReadOnlyList<Pin> pins = ReadPins(server);
         HistoryEvent? latest = _events.Find(Query.EQ("key", server.ToString()))
             .Select(d => BsonMapping.ToEvent(d, FilePath))
             .Where(e => e.Kind == HistoryEventKind.KeyRejected && e.Spki is not null && e.Chain.Count > 0)
@@ -188,7 +190,7 @@ public sealed partial class PinStore : IDisposable
         if (pending is null || pending.Id != offer.Id)
             throw new TrustStoreException(TrustStoreError.NotFound,
                 $"the pending change for {offer.Server} is gone or was replaced by a newer one; run 'trust show {offer.Server}' and try again");
-        IReadOnlyList<Pin> old = PinsFor(offer.Server);
+        IReadOnlyList<Pin> old = ReadPins(offer.Server);
         foreach (Pin p in old) _pins.Delete(p.Id);
         CertificateInfo leaf = CertificateInfo.Parse(offer.Chain[0]);
         var pin = new Pin
@@ -211,7 +213,11 @@ public sealed partial class PinStore : IDisposable
     });
 
     /// <inheritdoc />
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _db.Dispose();
+        _generation?.Dispose();
+    }
 
     internal static string NoPinsMessage(string host, int? port)
     {
@@ -219,7 +225,9 @@ public sealed partial class PinStore : IDisposable
         return $"no pins for {what}; run 'trust list' to see the pinned servers";
     }
 
-    private T InTransaction<T>(Func<T> body) => Guard(() =>
+    private T InTransaction<T>(Func<T> body) => InTransaction(write: true, body);
+
+    private T InTransaction<T>(bool write, Func<T> body) => Guard(() =>
     {
         // LiteDB transactions are per thread; in shared mode the transaction also holds the
         // cross-process lock until Commit or Rollback. Never nest them.
@@ -227,6 +235,7 @@ public sealed partial class PinStore : IDisposable
             throw new InvalidOperationException("a trust store transaction is already open on this thread");
         try
         {
+            if (write) _generation?.Bump();
             T result = body();
             _db.Commit();
             return result;

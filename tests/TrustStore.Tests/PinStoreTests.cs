@@ -193,6 +193,21 @@ public sealed class PinStoreTests : IDisposable
     }
 
     [Fact]
+    public void Lookups_see_writes_made_through_another_handle_at_once()
+    {
+        using var key = TestCertificates.NewKey();
+        Assert.Empty(_store.PinsFor(Server));
+        using (PinStore other = PinStore.Open(_dir.Db))
+        {
+            other.Check(new TrustRequest("xmpp-client", Server, [TestCertificates.SelfSigned(key)], CaVerdict.Trusted, _now));
+            Assert.Single(_store.PinsFor(Server));
+            other.Forget(Server.Host, null, _now);
+        }
+        Assert.Empty(_store.PinsFor(Server));
+        Assert.True(File.Exists(Path.ChangeExtension(_dir.Db, ".generation")));
+    }
+
+    [Fact]
     public void Invalid_service_names_are_rejected()
     {
         var e = Assert.Throws<TrustStoreException>(() => _store.SetPolicy(PolicyScope.Service, "Bad Service", TrustPolicy.Ca));

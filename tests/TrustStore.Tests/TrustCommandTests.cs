@@ -221,6 +221,19 @@ public sealed class TrustCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_running_process_sees_pins_that_trust_adds_and_forgets()
+    {
+        using var key = TestCertificates.NewKey();
+        var server = HostPort.Create("nas.lan", 443);
+        using PinStore store = PinStore.Open(_dir.Db);
+        Assert.Empty(store.PinsFor(server));
+        Assert.Equal(0, Trust("pin", "nas.lan", "-f", Fp(key)).ExitCode);
+        Assert.Equal(Fp(key), Assert.Single(store.PinsFor(server)).Spki.ToString());
+        Assert.Equal(0, Trust("forget", "nas.lan").ExitCode);
+        Assert.Empty(store.PinsFor(server));
+    }
+
+    [Fact]
     public void Forget_removes_pins_and_keeps_history()
     {
         using var key = TestCertificates.NewKey();
