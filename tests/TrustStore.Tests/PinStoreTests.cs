@@ -208,6 +208,34 @@ public sealed class PinStoreTests : IDisposable
     }
 
     [Fact]
+    public void Check_counts_decisions_by_policy_and_outcome()
+    {
+        var seen = new List<(long Value, string? Outcome)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == TrustStoreTelemetry.Name) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? outcome = null;
+            foreach (var tag in tags) if (tag.Key == "outcome") outcome = tag.Value as string;
+            lock (seen) seen.Add((value, outcome));
+        });
+        listener.Start();
+        using var key = TestCertificates.NewKey();
+        using var other = TestCertificates.NewKey();
+        var server = HostPort.Create("metrics-" + Guid.NewGuid().ToString("N")[..8] + ".example", 443);
+        Connect(key, server: server);
+        Connect(other, server: server);
+        lock (seen)
+        {
+            Assert.Contains((1L, "first-use"), seen);
+            Assert.Contains((1L, "key-changed"), seen);
+        }
+    }
+
+    [Fact]
     public void Invalid_service_names_are_rejected()
     {
         var e = Assert.Throws<TrustStoreException>(() => _store.SetPolicy(PolicyScope.Service, "Bad Service", TrustPolicy.Ca));
