@@ -178,6 +178,10 @@ public sealed class PinStoreTests : IDisposable
         _store.SetPolicy(PolicyScope.Host, "A.Example", TrustPolicy.Pin);
         Assert.Equal(TrustPolicy.Pin, _store.PolicyFor("https", "a.example"));
         Assert.Equal(2, _store.Policies().Count);
+        var table = new PolicyTable(_store.Policies());
+        Assert.Equal(TrustPolicy.Pin, table.For("https", "A.EXAMPLE"));
+        Assert.Equal(TrustPolicy.Ca, table.For("https", "b.example"));
+        Assert.Equal(TrustPolicy.Tofu, table.For("xmpp-client", "b.example"));
         _store.SetPolicy(PolicyScope.Host, "a.example", null);
         Assert.Equal(TrustPolicy.Ca, _store.PolicyFor("https", "a.example"));
     }
