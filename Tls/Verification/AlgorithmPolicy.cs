@@ -80,9 +80,7 @@ internal static class AlgorithmPolicy
         {
             key = PublicKeyFactory.CreateKey(spki);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException
-                                      or FormatException or InvalidCastException or SecurityUtilityException
-                                      or Asn1Exception or ArithmeticException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return new Rejection(VerificationFailure.Malformed, "has a malformed public key: " + e.Message);
         }

@@ -28,8 +28,8 @@ internal static class CertificateProfile
     public static Rejection? CheckEndEntity(ParsedCertificate leaf, KeyPurpose purpose, DateTime now)
     {
         var who = $"certificate for {HostNameMatcher.Describe(leaf)}";
-        if (leaf.Defects.Count > 0)
-            return new Rejection(leaf.Defects[0].Failure, $"{who} {leaf.Defects[0].Message}");
+        if (leaf.Defects.Concat(leaf.IssuanceDefects).FirstOrDefault() is { } defect)
+            return defect with { Message = $"{who} {defect.Message}" };
         if (CheckValidity(leaf, now, who) is { } validity)
             return validity;
         // CABF §7.1.2.7.8: cA MUST be FALSE in a subscriber certificate (webpki: CaUsedAsEndEntity).
@@ -94,22 +94,46 @@ internal static class CertificateProfile
             }
         }
         // CABF §7.1.4.3: a commonName, if present, is a character-for-character copy of a SAN entry.
-        // We never match on it (RFC 6125 §6.4.4), but a disagreeing CN is a sign of mis-issuance.
+        // We never match on it (RFC 6125 §6.4.4). A CN absent from the SANs is tolerated (RFC 5280
+        // allows it), but a CN naming one of the SAN identities in another spelling (case, U-label,
+        // hex or zero-padded IPv4, non-RFC 5952 IPv6) is a sign of mis-issuance and is refused.
         foreach (var cn in leaf.CommonNames)
         {
-            if (!dnsNames.Contains(cn) && !addresses.Contains(cn))
+            if (dnsNames.Contains(cn) || addresses.Contains(cn))
+                continue;
+            if (SpellsDifferently(cn, dnsNames, addresses))
                 return new Rejection(VerificationFailure.Malformed,
-                    $"{who} has a subject commonName '{Printable(cn)}' that is not one of its subjectAltNames (CABF §7.1.4.3)");
+                    $"{who} has a subject commonName '{Printable(cn)}' that spells one of its subjectAltNames differently (CABF §7.1.4.3)");
         }
         return null;
+    }
+
+    private static bool SpellsDifferently(string cn, HashSet<string> dnsNames, HashSet<string> addresses)
+    {
+        if (dnsNames.Any(d => d.Equals(cn, StringComparison.OrdinalIgnoreCase)))
+            return true;
+        if (System.Net.IPAddress.TryParse(cn, out var ip) && addresses.Contains(ip.ToString()))
+            return true;
+        // A host name in U-labels: SAN dNSNames are ASCII, so it can never be the required copy.
+        if (cn.Any(c => c > 0x7F) && cn.Contains('.') && !cn.Contains(' '))
+            return true;
+        try
+        {
+            var ascii = new System.Globalization.IdnMapping().GetAscii(cn);
+            return dnsNames.Any(d => d.Equals(ascii, StringComparison.OrdinalIgnoreCase));
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Rules for a CA certificate on the path: an intermediate or the trust anchor.</summary>
     public static Rejection? CheckIssuer(ParsedCertificate ca, bool isAnchor, KeyPurpose purpose, DateTime now)
     {
         var who = isAnchor ? $"trusted root '{ca.SubjectText}'" : $"intermediate CA '{ca.SubjectText}'";
-        if (ca.Defects.Count > 0)
-            return new Rejection(ca.Defects[0].Failure, $"{who} {ca.Defects[0].Message}");
+        if (ca.Defects.Concat(isAnchor ? [] : ca.IssuanceDefects).FirstOrDefault() is { } defect)
+            return defect with { Message = $"{who} {defect.Message}" };
         if (CheckValidity(ca, now, who) is { } validity)
             return validity;
         // RFC 5280 §4.2.1.9 and §6.1.4 (k).
@@ -124,7 +148,7 @@ internal static class CertificateProfile
         // RFC 5280 §4.2.1.2: every CA certificate carries a subjectKeyIdentifier.
         if (ca.SubjectKeyIdentifier is null)
             return new Rejection(VerificationFailure.Malformed, $"{who} has no subjectKeyIdentifier (RFC 5280 §4.2.1.2)");
-        if (CheckAuthorityKeyIdentifier(ca, who) is { } aki)
+        if (CheckAuthorityKeyIdentifier(ca, isAnchor, who) is { } aki)
             return aki;
         // rustls-webpki: an intermediate that states usages must include ours; anchors are not checked.
         if (!isAnchor && CheckPurpose(ca, purpose) is { } eku)
@@ -132,11 +156,12 @@ internal static class CertificateProfile
         return null;
     }
 
-    private static Rejection? CheckAuthorityKeyIdentifier(ParsedCertificate ca, string who)
+    private static Rejection? CheckAuthorityKeyIdentifier(ParsedCertificate ca, bool isAnchor, string who)
     {
         if (!ca.HasAuthorityKeyIdentifier)
         {
-            return ca.IsSelfIssued ? null
+            // Anchors are trusted as configured, whoever issued them (x509-limbo cve::cve-2024-0567).
+            return ca.IsSelfIssued || isAnchor ? null
                 : new Rejection(VerificationFailure.Malformed, $"{who} has no authorityKeyIdentifier (RFC 5280 §4.2.1.1)");
         }
         if (ca.AuthorityKeyIdentifier is null)

@@ -18,6 +18,7 @@ internal sealed class ParsedCertificate
     public const int MaxDerLength = 64 * 1024;
 
     private readonly List<Rejection> _defects = [];
+    private readonly List<Rejection> _issuanceDefects = [];
 
     private ParsedCertificate(byte[] der, X509CertificateStructure structure)
     {
@@ -49,6 +50,12 @@ internal sealed class ParsedCertificate
 
     /// <summary>Problems with this certificate that make it unusable in any role.</summary>
     public IReadOnlyList<Rejection> Defects => _defects;
+
+    /// <summary>
+    /// Encoding rules (version, serial number) that bind issued certificates but not trust anchors:
+    /// anchors are trusted by configuration and some long-lived roots predate the rules.
+    /// </summary>
+    public IReadOnlyList<Rejection> IssuanceDefects => _issuanceDefects;
 
     public bool HasBasicConstraints { get; private set; }
     public bool BasicConstraintsCritical { get; private set; }
@@ -103,9 +110,9 @@ internal sealed class ParsedCertificate
         {
             throw;
         }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException
-                                      or FormatException or Asn1Exception or IndexOutOfRangeException
-                                      or InvalidCastException or OverflowException)
+        // BouncyCastle's parsers throw many exception types on hostile input (even
+        // NullReferenceException); every one of them means the bytes are malformed.
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new CertificateFormatException(VerificationFailure.Malformed, "is not valid DER: " + e.Message);
         }
@@ -115,9 +122,7 @@ internal sealed class ParsedCertificate
         {
             cert.ReadFields();
         }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException
-                                      or FormatException or Asn1Exception or IndexOutOfRangeException
-                                      or InvalidCastException or OverflowException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             cert.AddDefect(VerificationFailure.Malformed, "has a malformed field: " + e.Message);
         }
@@ -150,13 +155,13 @@ internal sealed class ParsedCertificate
         if (!Structure.SignatureAlgorithm.GetDerEncoded().AsSpan().SequenceEqual(Tbs.Signature.GetDerEncoded()))
             AddDefect(VerificationFailure.Malformed, "names two different signature algorithms (RFC 5280 §4.1.1.2)");
         if (Tbs.Version != 3)
-            AddDefect(VerificationFailure.Malformed, $"is X.509 version {Tbs.Version}; only version 3 is accepted");
+            _issuanceDefects.Add(new Rejection(VerificationFailure.Malformed, $"is X.509 version {Tbs.Version}; only version 3 is accepted"));
         // RFC 5280 §4.1.2.2: positive, at most 20 octets.
         var serial = Tbs.SerialNumber.Value;
         if (serial.SignValue <= 0)
-            AddDefect(VerificationFailure.Malformed, "has a zero or negative serial number (RFC 5280 §4.1.2.2)");
+            _issuanceDefects.Add(new Rejection(VerificationFailure.Malformed, "has a zero or negative serial number (RFC 5280 §4.1.2.2)"));
         else if (Tbs.SerialNumber.GetEncoded().Length - 2 > 20)
-            AddDefect(VerificationFailure.Malformed, "has a serial number longer than 20 octets (RFC 5280 §4.1.2.2)");
+            _issuanceDefects.Add(new Rejection(VerificationFailure.Malformed, "has a serial number longer than 20 octets (RFC 5280 §4.1.2.2)"));
         if (Asn1Sequence.GetInstance(Tbs.Issuer.ToAsn1Object()).Count == 0)
             AddDefect(VerificationFailure.Malformed, "has an empty issuer name (RFC 5280 §4.1.2.4)");
 
@@ -265,8 +270,7 @@ internal sealed class ParsedCertificate
         {
             return new BcCertificate(Structure).IsSignatureValid(issuerKey);
         }
-        catch (Exception e) when (e is GeneralSecurityException or ArgumentException or InvalidOperationException
-                                      or InvalidCastException or IOException or CryptoException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return false;
         }

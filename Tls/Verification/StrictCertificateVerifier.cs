@@ -46,6 +46,19 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
     /// <summary>Verifies with every option spelled out.</summary>
     public CertificateVerdict Verify(VerificationRequest request)
     {
+        try
+        {
+            return VerifyChecked(request);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Defence in depth: a parser surprise on hostile input is a refusal, never a crash.
+            return Fail(new Rejection(VerificationFailure.Malformed, "the server's certificates could not be read: " + e.Message));
+        }
+    }
+
+    private CertificateVerdict VerifyChecked(VerificationRequest request)
+    {
         var chain = request.PeerChain;
         if (chain.Count == 0)
             return Fail(new Rejection(VerificationFailure.Malformed, "the server sent no certificate"));
