@@ -62,7 +62,7 @@ public sealed class PeerName
         try
         {
             if (host.Any(c => c > 0x7F))
-                host = new IdnMapping { UseStd3AsciiRules = true }.GetAscii(host);
+                host = new IdnMapping { UseStd3AsciiRules = true }.GetAscii(host.ToLowerInvariant()); // UTS 46 §4 maps case first
         }
         catch (ArgumentException)
         {
