@@ -6,7 +6,6 @@ using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 
 namespace Apps.Tls.Verification;
@@ -53,46 +52,52 @@ internal static class AlgorithmPolicy
         "2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.2", "2.16.840.1.101.3.4.2.3", // SHA-256/384/512
     ];
 
-    /// <summary>Decodes and checks a subject public key; returns why it is refused, or null.</summary>
-    public static Rejection? CheckSubjectPublicKey(SubjectPublicKeyInfo spki, out AsymmetricKeyParameter? key)
+    /// <summary>Checks a subject public key's type and size; returns why it is refused, or null.</summary>
+    /// <remarks>
+    /// Reads the size from the encoding instead of building the key: BouncyCastle's RSA key
+    /// validation runs a primality test, which costs milliseconds per key and would make loading
+    /// the system roots slow. Keys are built only when a signature is checked with them.
+    /// </remarks>
+    public static Rejection? CheckSubjectPublicKey(SubjectPublicKeyInfo spki)
     {
-        key = null;
         var algorithm = spki.Algorithm.Algorithm.Id;
         switch (algorithm)
         {
             case RsaEncryption or RsaPss:
-                break;
+                var bits = RsaPublicKeyStructure.GetInstance(spki.ParsePublicKey()).Modulus.BitLength;
+                if (bits < MinimumRsaBits)
+                    return new Rejection(VerificationFailure.WeakKey, $"has a {bits}-bit RSA key; at least {MinimumRsaBits} bits are required");
+                if (bits % 8 != 0 || bits > MaximumRsaBits)
+                    return new Rejection(VerificationFailure.WeakKey, $"has a {bits}-bit RSA key; the size must be a multiple of 8 up to {MaximumRsaBits}");
+                return null;
             case EcPublicKey:
                 // RFC 5480 §2.1.1: namedCurve only; explicit parameters are refused (CABF §7.1.3.1.2).
                 if (spki.Algorithm.Parameters is not DerObjectIdentifier curve)
                     return new Rejection(VerificationFailure.WeakKey, "has an EC key with explicit curve parameters; only named curves are accepted");
                 if (!AcceptedCurves.Contains(curve.Id))
                     return new Rejection(VerificationFailure.WeakKey, $"has an EC key on curve {curve.Id}; only P-256, P-384 and P-521 are accepted");
-                break;
+                return null;
             case Ed25519 or Ed448:
-                break;
+                return null;
             case Dsa:
                 return new Rejection(VerificationFailure.WeakKey, "has a DSA key; DSA is not accepted");
             default:
                 return new Rejection(VerificationFailure.WeakKey, $"has a public key of unsupported type {algorithm}");
         }
+    }
+
+    /// <summary>Builds the key for signature checks; null when BouncyCastle finds it invalid.</summary>
+    public static AsymmetricKeyParameter? CreateKey(SubjectPublicKeyInfo spki)
+    {
         try
         {
-            key = PublicKeyFactory.CreateKey(spki);
+            return PublicKeyFactory.CreateKey(spki);
         }
+        // BouncyCastle throws many exception types on hostile keys (even NullReferenceException).
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new Rejection(VerificationFailure.Malformed, "has a malformed public key: " + e.Message);
+            return null;
         }
-        if (key is RsaKeyParameters rsa)
-        {
-            var bits = rsa.Modulus.BitLength;
-            if (bits < MinimumRsaBits)
-                return new Rejection(VerificationFailure.WeakKey, $"has a {bits}-bit RSA key; at least {MinimumRsaBits} bits are required");
-            if (bits % 8 != 0 || bits > MaximumRsaBits)
-                return new Rejection(VerificationFailure.WeakKey, $"has a {bits}-bit RSA key; the size must be a multiple of 8 up to {MaximumRsaBits}");
-        }
-        return null;
     }
 
     /// <summary>Checks the algorithm a certificate was signed with; returns why it is refused, or null.</summary>

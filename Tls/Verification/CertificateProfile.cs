@@ -4,7 +4,6 @@
 // ../design.md explains. Each rule returns one precise reason.
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.Crypto.Parameters;
 
 namespace Apps.Tls.Verification;
 
@@ -41,7 +40,7 @@ internal static class CertificateProfile
             if ((ku & KeyUsage.KeyCertSign) != 0)
                 return new Rejection(VerificationFailure.KeyUsage,
                     $"{who} asserts keyCertSign without being a CA (RFC 5280 §4.2.1.9)");
-            var rsa = leaf.PublicKey is RsaKeyParameters;
+            var rsa = leaf.HasRsaKey;
             if ((ku & KeyUsage.DigitalSignature) == 0 && !(rsa && (ku & KeyUsage.KeyEncipherment) != 0))
                 return new Rejection(VerificationFailure.KeyUsage,
                     $"{who} does not allow digitalSignature in its keyUsage, so it cannot authenticate a TLS handshake");

@@ -46,7 +46,25 @@ internal sealed class ParsedCertificate
     public string Identity { get; }
     public DateTime NotBefore { get; }
     public DateTime NotAfter { get; }
-    public AsymmetricKeyParameter? PublicKey { get; private set; }
+    private AsymmetricKeyParameter? _publicKey;
+    private bool _publicKeyBuilt;
+
+    /// <summary>The subject's key, built on first use; null when it is not a valid key.</summary>
+    public AsymmetricKeyParameter? PublicKey
+    {
+        get
+        {
+            if (!_publicKeyBuilt)
+            {
+                _publicKey = AlgorithmPolicy.CreateKey(Tbs.SubjectPublicKeyInfo);
+                _publicKeyBuilt = true;
+            }
+            return _publicKey;
+        }
+    }
+
+    /// <summary>True for an RSA subject key (checked without building the key).</summary>
+    public bool HasRsaKey => Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id is "1.2.840.113549.1.1.1" or "1.2.840.113549.1.1.10";
 
     /// <summary>Problems with this certificate that make it unusable in any role.</summary>
     public IReadOnlyList<Rejection> Defects => _defects;
@@ -105,6 +123,10 @@ internal sealed class ParsedCertificate
             // BouncyCastle refuses duplicate extensions with a generic error: find them first (RFC 5280 §4.2).
             RejectDuplicateExtensions(tbs);
             structure = X509CertificateStructure.GetInstance(outer);
+            // X.690 DER only. BouncyCastle verifies the signature over a DER re-encoding of the
+            // TBSCertificate, so a BER variant (e.g. TRUE as 0x01) would verify as if unchanged.
+            if (!structure.GetDerEncoded().AsSpan().SequenceEqual(der))
+                throw new CertificateFormatException(VerificationFailure.Malformed, "is not in canonical DER encoding");
         }
         catch (CertificateFormatException)
         {
@@ -154,6 +176,9 @@ internal sealed class ParsedCertificate
         // RFC 5280 §4.1.1.2: the outer and inner signature algorithms must be identical.
         if (!Structure.SignatureAlgorithm.GetDerEncoded().AsSpan().SequenceEqual(Tbs.Signature.GetDerEncoded()))
             AddDefect(VerificationFailure.Malformed, "names two different signature algorithms (RFC 5280 §4.1.1.2)");
+        // DER: a signature or key BIT STRING has whole octets (X.690 §11.2); stray pad bits are malleability.
+        if (Structure.Signature.PadBits != 0 || Tbs.SubjectPublicKeyInfo.PublicKey.PadBits != 0)
+            AddDefect(VerificationFailure.Malformed, "has a signature or key that is not a whole number of octets");
         if (Tbs.Version != 3)
             _issuanceDefects.Add(new Rejection(VerificationFailure.Malformed, $"is X.509 version {Tbs.Version}; only version 3 is accepted"));
         // RFC 5280 §4.1.2.2: positive, at most 20 octets.
@@ -181,8 +206,7 @@ internal sealed class ParsedCertificate
 
     private void ReadPublicKey()
     {
-        var rejection = AlgorithmPolicy.CheckSubjectPublicKey(Tbs.SubjectPublicKeyInfo, out var key);
-        PublicKey = key;
+        var rejection = AlgorithmPolicy.CheckSubjectPublicKey(Tbs.SubjectPublicKeyInfo);
         if (rejection is not null)
             _defects.Add(rejection);
     }
