@@ -15,6 +15,7 @@ internal sealed record LimboCase(
     IReadOnlyList<string> ExtendedKeyUsage,
     int? MaxChainDepth,
     IReadOnlyList<string> Features,
+    IReadOnlyList<string> ConflictsWith,
     bool ExpectSuccess)
 {
     public string Namespace => Id.Contains("::", StringComparison.Ordinal) ? Id[..Id.IndexOf("::", StringComparison.Ordinal)] : Id;
@@ -46,6 +47,7 @@ internal sealed record LimboCase(
                 Strings(t, "extended_key_usage"),
                 t.TryGetProperty("max_chain_depth", out var depth) && depth.ValueKind == JsonValueKind.Number ? depth.GetInt32() : null,
                 Strings(t, "features"),
+                Strings(t, "conflicts_with"),
                 t.GetProperty("expected_result").GetString() == "SUCCESS"));
         }
         return cases;

@@ -29,7 +29,9 @@ internal static class LimboRunner
         var succeeded = verdict.IsVerified;
         var got = succeeded ? "SUCCESS" : $"FAILURE {verdict.Failure}: {verdict.Message}";
         var expected = c.ExpectSuccess ? "SUCCESS" : "FAILURE";
-        return new Result(c, succeeded == c.ExpectSuccess ? Outcome.Pass : Outcome.Fail, $"expected {expected}, got {got}");
+        // The suite marks pairs of cases that no verifier can both pass (RFC 5280 versus the Web PKI profile).
+        var conflict = c.ConflictsWith.Count > 0 ? $" (conflicts with {string.Join(", ", c.ConflictsWith)})" : "";
+        return new Result(c, succeeded == c.ExpectSuccess ? Outcome.Pass : Outcome.Fail, $"expected {expected}, got {got}{conflict}");
     }
 
     private static CertificateVerdict Verify(LimboCase c, DateTimeOffset now)

@@ -45,6 +45,8 @@ static int Run(FileInfo suite, FileInfo? check, FileInfo? write, bool quiet)
         Console.WriteLine($"{group.Key,-14} {Count(group, Outcome.Pass),5} {Count(group, Outcome.Fail),5} {Count(group, Outcome.Skip),5}");
     Console.WriteLine($"{"total",-14} {Count(results, Outcome.Pass),5} {Count(results, Outcome.Fail),5} {Count(results, Outcome.Skip),5}");
 
+    // Compare with the recorded results before (possibly) overwriting them.
+    var status = check is null ? 0 : Compare(results, check);
     if (write is not null)
     {
         var lines = results.Select(r => $"{r.Case.Id} {Word(r.Outcome)}");
@@ -52,7 +54,7 @@ static int Run(FileInfo suite, FileInfo? check, FileInfo? write, bool quiet)
             "# Regenerate with --write after an intended change; CI runs --check against this file.", .. lines]);
         Console.WriteLine($"recorded {results.Count} results in {write.FullName}");
     }
-    return check is null ? 0 : Compare(results, check);
+    return status;
 }
 
 static int Compare(List<Result> results, FileInfo check)
