@@ -29,6 +29,8 @@ internal sealed class ParsedCertificate
         IssuerDer = Tbs.Issuer.GetDerEncoded();
         SpkiDer = Tbs.SubjectPublicKeyInfo.GetDerEncoded();
         IsSelfIssued = SubjectDer.AsSpan().SequenceEqual(IssuerDer);
+        _publicKey = new Lazy<AsymmetricKeyParameter?>(() => AlgorithmPolicy.CreateKey(Tbs.SubjectPublicKeyInfo),
+            LazyThreadSafetyMode.PublicationOnly);
         Fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der));
         Identity = Convert.ToHexString(SubjectDer) + "/" + Convert.ToHexString(SpkiDer);
         NotBefore = Tbs.StartDate.ToDateTime().ToUniversalTime();
@@ -46,22 +48,11 @@ internal sealed class ParsedCertificate
     public string Identity { get; }
     public DateTime NotBefore { get; }
     public DateTime NotAfter { get; }
-    private AsymmetricKeyParameter? _publicKey;
-    private bool _publicKeyBuilt;
+    // Anchors are shared between verifications on many threads: build the key at most once, safely.
+    private readonly Lazy<AsymmetricKeyParameter?> _publicKey;
 
     /// <summary>The subject's key, built on first use; null when it is not a valid key.</summary>
-    public AsymmetricKeyParameter? PublicKey
-    {
-        get
-        {
-            if (!_publicKeyBuilt)
-            {
-                _publicKey = AlgorithmPolicy.CreateKey(Tbs.SubjectPublicKeyInfo);
-                _publicKeyBuilt = true;
-            }
-            return _publicKey;
-        }
-    }
+    public AsymmetricKeyParameter? PublicKey => _publicKey.Value;
 
     /// <summary>True for an RSA subject key (checked without building the key).</summary>
     public bool HasRsaKey => Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id is "1.2.840.113549.1.1.1" or "1.2.840.113549.1.1.10";
