@@ -25,6 +25,9 @@ public sealed record VerificationRequest(IReadOnlyList<byte[]> PeerChain, PeerNa
 /// </summary>
 public sealed class StrictCertificateVerifier : IServerCertificateVerifier
 {
+    private static readonly System.Diagnostics.Metrics.Counter<long> Verdicts = TlsTelemetry.Meter.CreateCounter<long>(
+        "apps.tls.certificate.verdicts", description: "Certificate verifications, tagged by failure (None when verified)");
+
     private readonly TrustAnchors _anchors;
     private readonly VerificationLimits _limits;
 
@@ -49,6 +52,15 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
 
     /// <summary>Verifies with every option spelled out.</summary>
     public CertificateVerdict Verify(VerificationRequest request)
+    {
+        using var activity = TlsTelemetry.Source.StartActivity("verify certificate");
+        var verdict = VerifyCatching(request);
+        Verdicts.Add(1, new KeyValuePair<string, object?>("failure", verdict.Failure.ToString()));
+        activity?.SetTag("failure", verdict.Failure.ToString());
+        return verdict;
+    }
+
+    private CertificateVerdict VerifyCatching(VerificationRequest request)
     {
         try
         {
