@@ -126,4 +126,46 @@ public sealed class NameConstraintTests
         AssertFailure(VerificationFailure.NameConstraintViolation, Verify([Root], "www.example.org", leaf, viaConstrained, constrained));
         AssertVerified(Verify([Root, otherRoot], "www.example.org", leaf, viaConstrained, constrained, viaOther));
     }
+
+    [Theory]
+    [InlineData("email:alice@example.org", "alice@example.org", true)]
+    [InlineData("email:alice@example.org", "Alice@example.org", false)]
+    [InlineData("email:example.org", "bob@EXAMPLE.org", true)]
+    [InlineData("email:example.org", "bob@mail.example.org", false)]
+    [InlineData("email:.example.org", "bob@mail.example.org", true)]
+    [InlineData("email:.example.org", "bob@example.org", false)]
+    public void Rfc822_subtrees_follow_rfc_5280(string constraint, string mailbox, bool permitted)
+    {
+        var ca = ConstrainedCa(permitted: [constraint]);
+        var leaf = new TestCertificate { Subject = "CN=client", Issuer = ca, Emails = [mailbox], Eku = ["1.3.6.1.5.5.7.3.2"] }.Issue();
+
+        var verdict = VerifyClient(leaf, ca);
+
+        if (permitted)
+            AssertVerified(verdict);
+        else
+            AssertFailure(VerificationFailure.NameConstraintViolation, verdict);
+    }
+
+    [Theory]
+    [InlineData("O=Apps Tests, CN=client", true)]
+    [InlineData("O=Elsewhere, CN=client", false)]
+    [InlineData("CN=client, O=Apps Tests", false)]
+    public void Directory_name_subtree_binds_the_subject(string subject, bool permitted)
+    {
+        // RFC 5280 §4.2.1.10: the constraint's RDNs must be the leading RDNs of the subject, in order.
+        var ca = ConstrainedCa(permitted: ["dn:O=Apps Tests"]);
+        var leaf = new TestCertificate { Subject = subject, Issuer = ca, Emails = ["x@example.org"], Eku = ["1.3.6.1.5.5.7.3.2"] }.Issue();
+
+        var verdict = VerifyClient(leaf, ca);
+
+        if (permitted)
+            AssertVerified(verdict);
+        else
+            AssertFailure(VerificationFailure.NameConstraintViolation, verdict);
+    }
+
+    private static CertificateVerdict VerifyClient(Issued leaf, Issued ca) =>
+        new StrictCertificateVerifier(TrustAnchors.FromCertificates([Root.Der]))
+            .Verify(new VerificationRequest([leaf.Der, ca.Der], null, TestCertificate.Now) { Purpose = KeyPurpose.ClientAuth });
 }

@@ -331,4 +331,29 @@ public sealed class PathValidationTests
 
         AssertFailure(VerificationFailure.Malformed, Verify(Root, "example.org", leaf));
     }
+
+    [Fact]
+    public void Request_can_lower_the_intermediate_limit()
+    {
+        var leaf = TestCertificate.Leaf(Intermediate, "example.org");
+        var verifier = new StrictCertificateVerifier(TrustAnchors.FromCertificates([Root.Der]));
+        var name = PeerName.TryParse("example.org", out var parsed, out _) ? parsed : null;
+
+        var none = verifier.Verify(new VerificationRequest([leaf.Der, Intermediate.Der], name, TestCertificate.Now) { MaxIntermediates = 0 });
+        var one = verifier.Verify(new VerificationRequest([leaf.Der, Intermediate.Der], name, TestCertificate.Now) { MaxIntermediates = 1 });
+
+        AssertFailure(VerificationFailure.PathTooLong, none);
+        AssertVerified(one);
+    }
+
+    [Fact]
+    public void Server_certificate_fails_a_client_auth_request()
+    {
+        var leaf = TestCertificate.Leaf(Root, "example.org");
+
+        var verdict = new StrictCertificateVerifier(TrustAnchors.FromCertificates([Root.Der]))
+            .Verify(new VerificationRequest([leaf.Der], null, TestCertificate.Now) { Purpose = KeyPurpose.ClientAuth });
+
+        AssertFailure(VerificationFailure.ExtendedKeyUsage, verdict);
+    }
 }

@@ -48,6 +48,7 @@ internal sealed class TestCertificate
     public string[]? Eku { get; init; }
     public string[] DnsNames { get; init; } = [];
     public string[] IpAddresses { get; init; } = [];
+    public string[] Emails { get; init; } = [];
     public string[] Permitted { get; init; } = [];
     public string[] Excluded { get; init; } = [];
     public bool OmitAuthorityKeyId { get; init; }
@@ -135,6 +136,7 @@ internal sealed class TestCertificate
         if (eku.Length > 0)
             Add("2.5.29.37", false, new DerSequence(eku.Select(o => (Asn1Encodable)new DerObjectIdentifier(o)).ToArray()));
         var names = DnsNames.Select(n => new GeneralName(GeneralName.DnsName, n))
+            .Concat(Emails.Select(e => new GeneralName(GeneralName.Rfc822Name, e)))
             .Concat(IpAddresses.Select(ip => new GeneralName(GeneralName.IPAddress, new DerOctetString(System.Net.IPAddress.Parse(ip).GetAddressBytes()))))
             .ToArray();
         if (names.Length > 0)
@@ -149,7 +151,7 @@ internal sealed class TestCertificate
         return list;
     }
 
-    // "dns:example.com" or "ip:192.0.2.0/24".
+    // "dns:example.com", "email:example.com", "dn:CN=foo" or "ip:192.0.2.0/24".
     private NameConstraints Constraints()
     {
         static GeneralSubtree Subtree(string spec)
@@ -157,6 +159,10 @@ internal sealed class TestCertificate
             var (kind, value) = (spec[..spec.IndexOf(':')], spec[(spec.IndexOf(':') + 1)..]);
             if (kind == "dns")
                 return new GeneralSubtree(new GeneralName(GeneralName.DnsName, value));
+            if (kind == "email")
+                return new GeneralSubtree(new GeneralName(GeneralName.Rfc822Name, value));
+            if (kind == "dn")
+                return new GeneralSubtree(new GeneralName(new X509Name(value)));
             var slash = value.IndexOf('/');
             var address = System.Net.IPAddress.Parse(value[..slash]).GetAddressBytes();
             var prefix = int.Parse(value[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
