@@ -10,14 +10,14 @@ namespace Apps.Tls.Verification;
 internal static class CertificateProfile
 {
     /// <summary>RFC 5280 §4.1.2.5: both bounds are inclusive; time is compared at whole seconds, as encoded.</summary>
-    public static Rejection? CheckValidity(ParsedCertificate cert, DateTime now, string who)
+    public static Rejection? CheckValidity(ParsedCertificate cert, DateTime now, string who, string renewal)
     {
         if (now < cert.NotBefore)
             return new Rejection(VerificationFailure.NotYetValid,
                 $"{who} is not valid before {Show(cert.NotBefore)} (now {Show(now)}); check this machine's clock");
         if (now > cert.NotAfter)
             return new Rejection(VerificationFailure.Expired,
-                $"{who} expired at {Show(cert.NotAfter)} (now {Show(now)}); the server must renew it");
+                $"{who} expired at {Show(cert.NotAfter)} (now {Show(now)}); {renewal}");
         return null;
     }
 
@@ -29,7 +29,7 @@ internal static class CertificateProfile
         var who = $"certificate for {HostNameMatcher.Describe(leaf)}";
         if (leaf.Defects.Concat(leaf.IssuanceDefects).FirstOrDefault() is { } defect)
             return defect with { Message = $"{who} {defect.Message}" };
-        if (CheckValidity(leaf, now, who) is { } validity)
+        if (CheckValidity(leaf, now, who, "the server must renew it") is { } validity)
             return validity;
         // CABF §7.1.2.7.8: cA MUST be FALSE in a subscriber certificate (webpki: CaUsedAsEndEntity).
         if (leaf.IsCa)
@@ -133,7 +133,8 @@ internal static class CertificateProfile
         var who = isAnchor ? $"trusted root '{ca.SubjectText}'" : $"intermediate CA '{ca.SubjectText}'";
         if (ca.Defects.Concat(isAnchor ? [] : ca.IssuanceDefects).FirstOrDefault() is { } defect)
             return defect with { Message = $"{who} {defect.Message}" };
-        if (CheckValidity(ca, now, who) is { } validity)
+        var renewal = isAnchor ? "update this machine's trusted roots" : "the server must send a current intermediate";
+        if (CheckValidity(ca, now, who, renewal) is { } validity)
             return validity;
         // RFC 5280 §4.2.1.9 and §6.1.4 (k).
         if (!ca.HasBasicConstraints || !ca.IsCa)

@@ -24,17 +24,35 @@ internal static class ExtensionOids
     public const string AnyExtendedKeyUsage = "2.5.29.37.0";
 
     /// <summary>
-    /// RFC 5280 §4.2: a critical extension we do not recognise makes the certificate unusable.
-    /// Certificate policies are recognised but not processed (we never require an explicit
-    /// policy, RFC 5280 §6.1.1 (e)); policy constraints likewise.
+    /// RFC 5280 §4.2: a critical extension we do not process makes the certificate unusable.
+    /// Certificate policies count as processed because we validate with initial-policy-set
+    /// anyPolicy and initial-explicit-policy false (RFC 5280 §6.1.1 (c), (f)), under which any
+    /// policy is acceptable; policyConstraints, policyMappings and inhibitAnyPolicy could change
+    /// that outcome, so when critical they are refused rather than silently ignored.
     /// </summary>
     public static bool IsRecognised(string oid) => oid switch
     {
-        SubjectKeyIdentifier or KeyUsage or SubjectAlternativeName or IssuerAlternativeName
-            or BasicConstraints or NameConstraints or CrlDistributionPoints or CertificatePolicies
-            or AuthorityKeyIdentifier or PolicyConstraints or ExtendedKeyUsage or FreshestCrl
-            or AuthorityInfoAccess or SubjectInfoAccess or CtPrecertificateScts => true,
+        SubjectKeyIdentifier or KeyUsage or SubjectAlternativeName or BasicConstraints or NameConstraints
+            or CertificatePolicies or AuthorityKeyIdentifier or ExtendedKeyUsage or AuthorityInfoAccess => true,
         _ => false,
+    };
+
+    /// <summary>The RFC 5280 name of an extension, or its OID.</summary>
+    public static string Name(string oid) => oid switch
+    {
+        SubjectKeyIdentifier => "subjectKeyIdentifier",
+        KeyUsage => "keyUsage",
+        SubjectAlternativeName => "subjectAltName",
+        IssuerAlternativeName => "issuerAltName",
+        BasicConstraints => "basicConstraints",
+        NameConstraints => "nameConstraints",
+        CrlDistributionPoints => "cRLDistributionPoints",
+        CertificatePolicies => "certificatePolicies",
+        AuthorityKeyIdentifier => "authorityKeyIdentifier",
+        PolicyConstraints => "policyConstraints",
+        ExtendedKeyUsage => "extendedKeyUsage",
+        AuthorityInfoAccess => "authorityInfoAccess",
+        _ => oid,
     };
 
     public static string Describe(string ekuOid) => ekuOid switch

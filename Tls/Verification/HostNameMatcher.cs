@@ -28,6 +28,9 @@ internal static class HostNameMatcher
                 return null;
             }
         }
+        if (name.IsAddress && HostNames(leaf).Contains(name.Text))
+            return new Rejection(VerificationFailure.NameMismatch,
+                $"certificate for {Describe(leaf)} is not valid for the IP address {name.Text} (it lists {name.Text} as a DNS name; addresses must be iPAddress entries)");
         return new Rejection(VerificationFailure.NameMismatch,
             $"certificate for {Describe(leaf)} is not valid for the name '{name.Text}' ({NamesClause(leaf)})");
     }

@@ -170,9 +170,11 @@ internal sealed class NameConstraintSet
             if (!budget.TryCharge(WorkBudget.Kind.NameComparison, _permitted.Count + _excluded.Count + 1))
                 return budget.Exhausted();
             var violation = CheckName(name);
-            if (violation is not null)
-                return new Rejection(VerificationFailure.NameConstraintViolation,
-                    $"certificate '{cert.SubjectText}' has the name {violation}, which the name constraints of '{constrainingCa}' forbid");
+            if (violation is null)
+                continue;
+            return new Rejection(VerificationFailure.NameConstraintViolation, IsUnsupported(name.Tag)
+                ? $"certificate '{cert.SubjectText}' has a name {violation}, which the name constraints of '{constrainingCa}' cover but this verifier cannot check"
+                : $"certificate '{cert.SubjectText}' has the name {violation}, which the name constraints of '{constrainingCa}' forbid");
         }
         return null;
     }
@@ -211,7 +213,9 @@ internal sealed class NameConstraintSet
         GeneralName.IPAddress => $"'{PeerName.AddressText(name.Address!)}'",
         GeneralName.Rfc822Name => $"<{name.Text}>",
         GeneralName.DirectoryName => $"'{X509Name.GetInstance(name.Rdns)}'",
-        _ => $"of type {name.Tag}, which cannot be checked",
+        GeneralName.OtherName => "of type otherName",
+        GeneralName.UniformResourceIdentifier => "of type URI",
+        _ => $"of GeneralName type {name.Tag}",
     };
 
     private static bool Permits(Subtree subtree, SubjectName name) => name.Tag switch

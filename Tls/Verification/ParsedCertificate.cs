@@ -190,8 +190,15 @@ internal sealed class ParsedCertificate
             var ext = extensions.GetExtension(oid);
             if (ext.IsCritical && !ExtensionOids.IsRecognised(oid.Id))
                 AddDefect(VerificationFailure.UnknownCriticalExtension,
-                    $"has an unrecognised critical extension {oid.Id} (RFC 5280 §4.2)");
-            ReadExtension(oid.Id, ext);
+                    $"has a critical {ExtensionOids.Name(oid.Id)} extension that this verifier does not process (RFC 5280 §4.2)");
+            try
+            {
+                ReadExtension(oid.Id, ext);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                AddDefect(VerificationFailure.Malformed, $"has a malformed {ExtensionOids.Name(oid.Id)} extension");
+            }
         }
     }
 
