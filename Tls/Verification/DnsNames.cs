@@ -10,7 +10,7 @@ internal static class DnsNames
 
     /// <summary>
     /// True for an LDH host name; with <paramref name="allowWildcard"/>, also for <c>*.</c> followed by
-    /// at least two labels (a bare <c>*</c> or <c>*.tld</c> would cover a whole public suffix).
+    /// a host name (RFC 6125 §6.4.3: the wildcard is the whole left-most label).
     /// </summary>
     public static bool IsValid(string name, bool allowWildcard)
     {
@@ -20,7 +20,7 @@ internal static class DnsNames
         var first = 0;
         if (allowWildcard && labels[0] == "*")
         {
-            if (labels.Length < 3)
+            if (labels.Length < 2)
                 return false;
             first = 1;
         }
@@ -63,10 +63,16 @@ internal static class DnsNames
     /// RFC 6125 §6.4.3: <c>*.rest</c> matches exactly one whole left-most label, so
     /// <c>*.example.com</c> matches <c>www.example.com</c> but not <c>example.com</c> or <c>a.b.example.com</c>.
     /// </summary>
+    /// <remarks>
+    /// A wildcard over fewer than two labels (<c>*.com</c>, <c>*.lan</c>) never matches: it would cover a
+    /// whole top-level domain (CABF §3.2.2.6). Without a Public Suffix List, <c>*.co.uk</c> still does.
+    /// </remarks>
     public static bool MatchesPattern(string pattern, string reference)
     {
         if (!IsWildcard(pattern))
             return pattern.Equals(reference, StringComparison.OrdinalIgnoreCase);
+        if (LabelCount(pattern) < 3)
+            return false;
         var rest = pattern.AsSpan(2);
         var dot = reference.IndexOf('.');
         return dot > 0 && reference.AsSpan(dot + 1).Equals(rest, StringComparison.OrdinalIgnoreCase);

@@ -39,6 +39,11 @@ public sealed class PeerName
             error = "the server name is empty";
             return false;
         }
+        if (text.Length > 1024)
+        {
+            error = "the server name is longer than any host name can be";
+            return false;
+        }
         var trimmed = text.Trim();
         var unbracketed = trimmed.StartsWith('[') && trimmed.EndsWith(']') ? trimmed[1..^1] : trimmed;
         if (unbracketed.Contains(':'))

@@ -50,11 +50,16 @@ public sealed class HostNameMatchingTests
     [InlineData("w*.example.org")]
     [InlineData("www.*.example.org")]
     [InlineData("*")]
-    [InlineData("*.org")]
     [InlineData(".example.org")]
     [InlineData("under_score.example.org")]
     public void Malformed_or_over_broad_dns_names_make_the_certificate_malformed(string san) =>
         AssertFailure(VerificationFailure.Malformed, Verify(Root, "www.example.org", LeafFor([san], subject: "CN=test")));
+
+    [Theory]
+    [InlineData("*.org", "example.org")]
+    [InlineData("*.lan", "printer.lan")]
+    public void Wildcard_over_a_whole_top_level_domain_matches_nothing(string san, string requested) =>
+        AssertFailure(VerificationFailure.NameMismatch, Verify(Root, requested, LeafFor([san], subject: "CN=test")));
 
     [Fact]
     public void Subject_common_name_is_never_used_for_matching()
