@@ -59,6 +59,26 @@ public sealed class HostileInputTests
         }
     }
 
+    [Theory]
+    [InlineData(0x30)] // SEQUENCE
+    [InlineData(0xA3)] // [3] EXPLICIT, as extensions are wrapped
+    public void Deeply_nested_der_is_malformed_without_exhausting_the_stack(byte tag)
+    {
+        // 20000 nested constructed values in under 64 KiB: a recursive parser would overflow the stack.
+        var der = new byte[] { 0x05, 0x00 };
+        for (var depth = 0; depth < 20000 && der.Length < ParsedCertificate.MaxDerLength - 8; depth++)
+            der = [tag, .. Length(der.Length), .. der];
+
+        AssertFailure(VerificationFailure.Malformed, VerifyBytes(der));
+    }
+
+    private static byte[] Length(int length) => length switch
+    {
+        < 0x80 => [(byte)length],
+        < 0x100 => [0x81, (byte)length],
+        _ => [0x82, (byte)(length >> 8), (byte)length],
+    };
+
     [Fact]
     public void Oversized_certificate_is_too_complex() =>
         AssertFailure(VerificationFailure.TooComplex, VerifyBytes(new byte[ParsedCertificate.MaxDerLength + 1]));
