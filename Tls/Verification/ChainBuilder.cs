@@ -164,9 +164,9 @@ internal sealed class ChainBuilder
         var key = (child.Fingerprint, issuer.Identity);
         if (_signatures.TryGetValue(key, out var valid))
             return valid;
-        if (issuer.PublicKey is null || !_budget.TryCharge(WorkBudget.Kind.Signature))
+        if (!_budget.TryCharge(WorkBudget.Kind.Signature))
             return false;
-        valid = child.IsSignedBy(issuer.PublicKey);
+        valid = SignatureCheck.IsSignedBy(child, issuer);
         _signatures[key] = valid;
         return valid;
     }

@@ -38,6 +38,30 @@ internal sealed class ParsedCertificate
     }
 
     public byte[] Der { get; }
+
+    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
+    public ReadOnlyMemory<byte> TbsBytes
+    {
+        get
+        {
+            // Der is canonical DER (checked in Parse): skip the outer SEQUENCE header, then take one TLV.
+            var outerHeader = HeaderLength(Der, 0);
+            var (tbsHeader, tbsLength) = (HeaderLength(Der, outerHeader), ContentLength(Der, outerHeader));
+            return Der.AsMemory(outerHeader, tbsHeader + tbsLength);
+        }
+    }
+
+    private static int HeaderLength(byte[] der, int at) => der[at + 1] < 0x80 ? 2 : 2 + (der[at + 1] & 0x7F);
+
+    private static int ContentLength(byte[] der, int at)
+    {
+        if (der[at + 1] < 0x80)
+            return der[at + 1];
+        var length = 0;
+        for (var i = 0; i < (der[at + 1] & 0x7F); i++)
+            length = (length << 8) | der[at + 2 + i];
+        return length;
+    }
     public X509CertificateStructure Structure { get; }
     public TbsCertificateStructure Tbs { get; }
     public byte[] SubjectDer { get; }
