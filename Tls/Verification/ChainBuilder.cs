@@ -184,7 +184,7 @@ internal sealed class ChainBuilder
 
     private Rejection Untrusted(ParsedCertificate child)
     {
-        var issuer = Org.BouncyCastle.Asn1.X509.X509Name.GetInstance(child.Tbs.Issuer).ToString();
+        var issuer = child.Tbs.Issuer.ToString();
         var message = child == _path[0]
             ? $"certificate for {Leaf} was issued by '{issuer}', which is not a trusted root and was not sent by the server"
             : $"the chain for {Leaf} ends at '{child.SubjectText}', issued by '{issuer}', which is not a trusted root";

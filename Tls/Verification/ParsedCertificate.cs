@@ -39,29 +39,7 @@ internal sealed class ParsedCertificate
 
     public byte[] Der { get; }
 
-    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
-    public ReadOnlyMemory<byte> TbsBytes
-    {
-        get
-        {
-            // Der is canonical DER (checked in Parse): skip the outer SEQUENCE header, then take one TLV.
-            var outerHeader = HeaderLength(Der, 0);
-            var (tbsHeader, tbsLength) = (HeaderLength(Der, outerHeader), ContentLength(Der, outerHeader));
-            return Der.AsMemory(outerHeader, tbsHeader + tbsLength);
-        }
-    }
 
-    private static int HeaderLength(byte[] der, int at) => der[at + 1] < 0x80 ? 2 : 2 + (der[at + 1] & 0x7F);
-
-    private static int ContentLength(byte[] der, int at)
-    {
-        if (der[at + 1] < 0x80)
-            return der[at + 1];
-        var length = 0;
-        for (var i = 0; i < (der[at + 1] & 0x7F); i++)
-            length = (length << 8) | der[at + 2 + i];
-        return length;
-    }
     public X509CertificateStructure Structure { get; }
     public TbsCertificateStructure Tbs { get; }
     public byte[] SubjectDer { get; }
@@ -72,6 +50,7 @@ internal sealed class ParsedCertificate
     public string Identity { get; }
     public DateTime NotBefore { get; }
     public DateTime NotAfter { get; }
+
     // Anchors are shared between verifications on many threads: build the key at most once, safely.
     private readonly Lazy<AsymmetricKeyParameter?> _publicKey;
 
@@ -128,20 +107,20 @@ internal sealed class ParsedCertificate
         if (der.Length > MaxDerLength)
             throw new CertificateFormatException(VerificationFailure.TooComplex,
                 $"is {der.Length} bytes long, over the {MaxDerLength}-byte limit");
-        Asn1Sequence outer;
-        X509CertificateStructure structure;
+        ParsedCertificate cert;
         try
         {
-            outer = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(der));
+            var outer = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(der));
             if (outer.Count != 3 || outer[0] is not Asn1Sequence tbs)
                 throw new CertificateFormatException(VerificationFailure.Malformed, "is not an X.509 certificate");
             // BouncyCastle refuses duplicate extensions with a generic error: find them first (RFC 5280 §4.2).
             RejectDuplicateExtensions(tbs);
-            structure = X509CertificateStructure.GetInstance(outer);
+            var structure = X509CertificateStructure.GetInstance(outer);
             // X.690 DER only. BouncyCastle verifies the signature over a DER re-encoding of the
             // TBSCertificate, so a BER variant (e.g. TRUE as 0x01) would verify as if unchanged.
             if (!structure.GetDerEncoded().AsSpan().SequenceEqual(der))
                 throw new CertificateFormatException(VerificationFailure.Malformed, "is not in canonical DER encoding");
+            cert = new ParsedCertificate(der, structure);
         }
         catch (CertificateFormatException)
         {
@@ -154,7 +133,6 @@ internal sealed class ParsedCertificate
             throw new CertificateFormatException(VerificationFailure.Malformed, "is not valid DER: " + e.Message);
         }
 
-        var cert = new ParsedCertificate(der, structure);
         try
         {
             cert.ReadFields();
@@ -320,5 +298,29 @@ internal sealed class ParsedCertificate
         {
             return false;
         }
+    }
+
+    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
+    public ReadOnlyMemory<byte> TbsBytes
+    {
+        get
+        {
+            // Der is canonical DER (checked in Parse): skip the outer SEQUENCE header, then take one TLV.
+            var outerHeader = HeaderLength(Der, 0);
+            var (tbsHeader, tbsLength) = (HeaderLength(Der, outerHeader), ContentLength(Der, outerHeader));
+            return Der.AsMemory(outerHeader, tbsHeader + tbsLength);
+        }
+    }
+
+    private static int HeaderLength(byte[] der, int at) => der[at + 1] < 0x80 ? 2 : 2 + (der[at + 1] & 0x7F);
+
+    private static int ContentLength(byte[] der, int at)
+    {
+        if (der[at + 1] < 0x80)
+            return der[at + 1];
+        var length = 0;
+        for (var i = 0; i < (der[at + 1] & 0x7F); i++)
+            length = (length << 8) | der[at + 2 + i];
+        return length;
     }
 }
