@@ -61,11 +61,11 @@ internal sealed class ChainBuilder
         var found = false;
         foreach (var (candidate, isAnchor) in Candidates(child))
         {
-            found = true;
             if (!_budget.TryCharge(WorkBudget.Kind.Candidate))
                 return false;
             if (_onPath.Contains(candidate.Identity))
                 continue;
+            found = true;
             var rejection = CheckLink(child, candidate, isAnchor);
             if (_budget.IsExhausted)
                 return false;

@@ -120,7 +120,10 @@ public sealed class HostileInputTests
         var bByA = new TestCertificate { Subject = b.Subject, Issuer = a, Ca = true, Key = keyB }.Issue();
         var leaf = TestCertificate.Leaf(aByB, "example.org");
 
-        AssertFailure(VerificationFailure.UnknownIssuer, Verify(Root, "example.org", leaf, aByB, bByA));
+        var verdict = Verify(Root, "example.org", leaf, aByB, bByA);
+
+        AssertFailure(VerificationFailure.UnknownIssuer, verdict);
+        Assert.Contains("ends at 'CN=Cycle B', issued by 'CN=Cycle A'", verdict.Message);
     }
 
     [Fact]
