@@ -8,7 +8,6 @@ using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Security;
-using BcCertificate = Org.BouncyCastle.X509.X509Certificate;
 
 namespace Apps.Tls.Verification;
 
@@ -38,6 +37,9 @@ internal sealed class ParsedCertificate
     }
 
     public byte[] Der { get; }
+
+    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
+    public ReadOnlyMemory<byte> TbsBytes => DerSlice.FirstElement(Der);
 
 
     public X509CertificateStructure Structure { get; }
@@ -285,42 +287,5 @@ internal sealed class ParsedCertificate
                     AddDefect(VerificationFailure.Malformed, "has a non-critical policyConstraints extension (RFC 5280 §4.2.1.11)");
                 break;
         }
-    }
-
-    /// <summary>True when this certificate's signature verifies with <paramref name="issuerKey"/>.</summary>
-    public bool IsSignedBy(AsymmetricKeyParameter issuerKey)
-    {
-        try
-        {
-            return new BcCertificate(Structure).IsSignatureValid(issuerKey);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
-    public ReadOnlyMemory<byte> TbsBytes
-    {
-        get
-        {
-            // Der is canonical DER (checked in Parse): skip the outer SEQUENCE header, then take one TLV.
-            var outerHeader = HeaderLength(Der, 0);
-            var (tbsHeader, tbsLength) = (HeaderLength(Der, outerHeader), ContentLength(Der, outerHeader));
-            return Der.AsMemory(outerHeader, tbsHeader + tbsLength);
-        }
-    }
-
-    private static int HeaderLength(byte[] der, int at) => der[at + 1] < 0x80 ? 2 : 2 + (der[at + 1] & 0x7F);
-
-    private static int ContentLength(byte[] der, int at)
-    {
-        if (der[at + 1] < 0x80)
-            return der[at + 1];
-        var length = 0;
-        for (var i = 0; i < (der[at + 1] & 0x7F); i++)
-            length = (length << 8) | der[at + 2 + i];
-        return length;
     }
 }

@@ -1,9 +1,11 @@
-// Checks one certificate's signature with its issuer's key. ECDSA and RSA PKCS#1 v1.5 go through
-// .NET's System.Security.Cryptography (OpenSSL on Linux), several times faster than BouncyCastle's
-// managed code (ARCHITECTURE.md, "Hot paths"; tests/Bench CertificateVerificationBench); RSA-PSS,
-// EdDSA and anything unusual fall back to BouncyCastle. The signed bytes are the TBSCertificate
-// exactly as received: ParsedCertificate has already required canonical DER.
+// Checks a signature made by an issuer's key over a certificate or CRL. ECDSA and RSA PKCS#1 v1.5
+// go through .NET's System.Security.Cryptography (OpenSSL on Linux), several times faster than
+// BouncyCastle's managed code (ARCHITECTURE.md, "Hot paths"; tests/Bench
+// CertificateVerificationBench); RSA-PSS, EdDSA and anything unusual go through BouncyCastle.
+// The signed bytes are the TBS structure exactly as received: parsing has required canonical DER.
 using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto.Operators;
 
 namespace Apps.Tls.Verification;
 
@@ -13,10 +15,14 @@ internal static class SignatureCheck
     private const string RsaEncryption = "1.2.840.113549.1.1.1";
 
     /// <summary>True when <paramref name="child"/>'s signature verifies with <paramref name="issuer"/>'s key.</summary>
-    public static bool IsSignedBy(ParsedCertificate child, ParsedCertificate issuer)
+    public static bool IsSignedBy(ParsedCertificate child, ParsedCertificate issuer) =>
+        Verify(child.Structure.SignatureAlgorithm, child.TbsBytes.Span, child.Structure.GetSignatureOctets(), issuer);
+
+    /// <summary>True when <paramref name="signature"/> over <paramref name="signed"/> verifies with the issuer's key.</summary>
+    public static bool Verify(AlgorithmIdentifier algorithm, ReadOnlySpan<byte> signed, byte[] signature, ParsedCertificate issuer)
     {
         var keyAlgorithm = issuer.Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id;
-        var (family, hash) = child.Structure.SignatureAlgorithm.Algorithm.Id switch
+        var (family, hash) = algorithm.Algorithm.Id switch
         {
             "1.2.840.10045.4.3.2" => (EcPublicKey, HashAlgorithmName.SHA256),
             "1.2.840.10045.4.3.3" => (EcPublicKey, HashAlgorithmName.SHA384),
@@ -26,27 +32,36 @@ internal static class SignatureCheck
             "1.2.840.113549.1.1.13" => (RsaEncryption, HashAlgorithmName.SHA512),
             _ => (null, default),
         };
-        if (family is null)
-            return issuer.PublicKey is { } key && child.IsSignedBy(key);
-        if (family != keyAlgorithm)
-            return false;
-        var tbs = child.TbsBytes.Span;
-        var signature = child.Structure.GetSignatureOctets();
         try
         {
+            if (family is null)
+                return VerifyWithBouncyCastle(algorithm, signed, signature, issuer);
+            if (family != keyAlgorithm)
+                return false;
             if (family == EcPublicKey)
             {
                 using var ec = ECDsa.Create();
                 ec.ImportSubjectPublicKeyInfo(issuer.SpkiDer, out _);
-                return ec.VerifyData(tbs, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+                return ec.VerifyData(signed, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
             }
             using var rsa = RSA.Create();
             rsa.ImportSubjectPublicKeyInfo(issuer.SpkiDer, out _);
-            return rsa.VerifyData(tbs, signature, hash, RSASignaturePadding.Pkcs1);
+            return rsa.VerifyData(signed, signature, hash, RSASignaturePadding.Pkcs1);
         }
-        catch (CryptographicException)
+        // Either library may throw on a hostile key or signature; that is a signature that does not verify.
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return false;
         }
+    }
+
+    private static bool VerifyWithBouncyCastle(AlgorithmIdentifier algorithm, ReadOnlySpan<byte> signed, byte[] signature, ParsedCertificate issuer)
+    {
+        if (issuer.PublicKey is not { } key)
+            return false;
+        var calculator = new Asn1VerifierFactory(algorithm, key).CreateCalculator();
+        using (var stream = calculator.Stream)
+            stream.Write(signed);
+        return calculator.GetResult().IsVerified(signature);
     }
 }
