@@ -11,6 +11,8 @@ public static class CertificateAlert
     public const byte BadCertificate = 42;
     /// <summary>unsupported_certificate (43).</summary>
     public const byte UnsupportedCertificate = 43;
+    /// <summary>certificate_revoked (44).</summary>
+    public const byte CertificateRevoked = 44;
     /// <summary>certificate_expired (45).</summary>
     public const byte CertificateExpired = 45;
     /// <summary>certificate_unknown (46).</summary>
@@ -26,6 +28,7 @@ public static class CertificateAlert
         VerificationFailure.None => throw new ArgumentException("a verified certificate needs no alert", nameof(failure)),
         VerificationFailure.UnknownIssuer => UnknownCa,
         VerificationFailure.Expired or VerificationFailure.NotYetValid => CertificateExpired,
+        VerificationFailure.Revoked => CertificateRevoked,
         VerificationFailure.BadSignature => DecryptError,
         VerificationFailure.KeyUsage or VerificationFailure.ExtendedKeyUsage or VerificationFailure.UnknownCriticalExtension
             or VerificationFailure.WeakKey or VerificationFailure.WeakSignatureAlgorithm => UnsupportedCertificate,

@@ -11,6 +11,7 @@ namespace Apps.Tls.Verification;
 internal sealed class ChainBuilder
 {
     private readonly TrustAnchors _anchors;
+    private readonly IReadOnlyList<RevocationList> _crls;
     private readonly Dictionary<string, List<ParsedCertificate>> _intermediatesBySubject = new(StringComparer.Ordinal);
     private readonly VerificationLimits _limits;
     private readonly int _maxIntermediates;
@@ -24,10 +25,11 @@ internal sealed class ChainBuilder
     private Rejection? _best;
     private int _bestDepth = -1;
 
-    public ChainBuilder(TrustAnchors anchors, IEnumerable<ParsedCertificate> intermediates, VerificationLimits limits,
-        int maxIntermediates, KeyPurpose purpose, DateTime now, WorkBudget budget)
+    public ChainBuilder(TrustAnchors anchors, IEnumerable<ParsedCertificate> intermediates, IReadOnlyList<RevocationList> crls,
+        VerificationLimits limits, int maxIntermediates, KeyPurpose purpose, DateTime now, WorkBudget budget)
     {
         _anchors = anchors;
+        _crls = crls;
         _limits = limits;
         _maxIntermediates = maxIntermediates;
         _purpose = purpose;
@@ -143,6 +145,13 @@ internal sealed class ChainBuilder
         {
             return _budget.IsExhausted ? _budget.Exhausted() : new Rejection(VerificationFailure.BadSignature,
                 $"the signature on certificate '{child.SubjectText}' does not verify with the key of '{issuer.SubjectText}'");
+        }
+
+        // RFC 5280 §6.1.3 (a)(3): revocation status, from the CRLs this issuer signed.
+        foreach (var crl in _crls)
+        {
+            if (crl.IssuerDer.AsSpan().SequenceEqual(issuer.SubjectDer) && crl.Check(child, issuer, _budget) is { } revoked)
+                return revoked;
         }
 
         // RFC 5280 §6.1.3 (b)-(c): constraints bind every certificate below, except self-issued intermediates.

@@ -10,6 +10,7 @@ public sealed class CertificateAlertTests
     [InlineData(VerificationFailure.Expired, AlertDescription.certificate_expired)]
     [InlineData(VerificationFailure.NotYetValid, AlertDescription.certificate_expired)]
     [InlineData(VerificationFailure.BadSignature, AlertDescription.decrypt_error)]
+    [InlineData(VerificationFailure.Revoked, AlertDescription.certificate_revoked)]
     [InlineData(VerificationFailure.ExtendedKeyUsage, AlertDescription.unsupported_certificate)]
     [InlineData(VerificationFailure.WeakKey, AlertDescription.unsupported_certificate)]
     [InlineData(VerificationFailure.NameMismatch, AlertDescription.bad_certificate)]
