@@ -23,6 +23,8 @@ internal sealed class RevocationList
     private const string InvalidityDate = "2.5.29.24";
 
     private readonly Dictionary<string, DateTime> _revoked = new(StringComparer.Ordinal);
+    // Per request (a RevocationList lives for one verification): issuer identity → signature valid.
+    private readonly Dictionary<string, bool> _signatureValid = new(StringComparer.Ordinal);
 
     private RevocationList(byte[] der, CertificateList crl)
     {
@@ -115,9 +117,14 @@ internal sealed class RevocationList
             return new Rejection(VerificationFailure.KeyUsage, $"{from} is signed by a CA whose keyUsage lacks cRLSign");
         if (AlgorithmPolicy.CheckSignatureAlgorithm(Crl.SignatureAlgorithm) is { } weak)
             return weak with { Message = $"{from} {weak.Message}" };
-        if (!budget.TryCharge(WorkBudget.Kind.Signature))
-            return budget.Exhausted();
-        if (!SignatureCheck.Verify(Crl.SignatureAlgorithm, DerSlice.FirstElement(Der).Span, Crl.GetSignatureOctets(), issuer))
+        if (!_signatureValid.TryGetValue(issuer.Identity, out var valid))
+        {
+            if (!budget.TryCharge(WorkBudget.Kind.Signature))
+                return budget.Exhausted();
+            valid = SignatureCheck.Verify(Crl.SignatureAlgorithm, DerSlice.FirstElement(Der).Span, Crl.GetSignatureOctets(), issuer);
+            _signatureValid[issuer.Identity] = valid;
+        }
+        if (!valid)
             return new Rejection(VerificationFailure.BadSignature, $"{from} is not signed by that CA's key");
         if (RevokedAt(cert.Tbs.SerialNumber) is { } at)
             return new Rejection(VerificationFailure.Revoked,
