@@ -30,6 +30,8 @@ internal sealed class ParsedCertificate
         IsSelfIssued = SubjectDer.AsSpan().SequenceEqual(IssuerDer);
         _publicKey = new Lazy<AsymmetricKeyParameter?>(() => AlgorithmPolicy.CreateKey(Tbs.SubjectPublicKeyInfo),
             LazyThreadSafetyMode.PublicationOnly);
+        _platformKey = new Lazy<System.Security.Cryptography.AsymmetricAlgorithm?>(() => SignatureCheck.ImportPlatformKey(this),
+            LazyThreadSafetyMode.ExecutionAndPublication);
         Fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der));
         Identity = Convert.ToHexString(SubjectDer) + "/" + Convert.ToHexString(SpkiDer);
         NotBefore = Tbs.StartDate.ToDateTime().ToUniversalTime();
@@ -58,6 +60,17 @@ internal sealed class ParsedCertificate
 
     /// <summary>The subject's key, built on first use; null when it is not a valid key.</summary>
     public AsymmetricKeyParameter? PublicKey => _publicKey.Value;
+
+    // The same key for .NET (OpenSSL), imported once: OpenSSL 3's key decoding costs more than a
+    // signature check, and anchors are reused by every verification.
+    private readonly Lazy<System.Security.Cryptography.AsymmetricAlgorithm?> _platformKey;
+
+    /// <summary>The subject's ECDSA or RSA key as a .NET object; null for other key types or invalid keys.</summary>
+    /// <remarks>Not thread-safe to use: callers hold <see cref="PlatformKeyLock"/>.</remarks>
+    public System.Security.Cryptography.AsymmetricAlgorithm? PlatformKey => _platformKey.Value;
+
+    /// <summary>Serialises use of <see cref="PlatformKey"/> between threads.</summary>
+    public object PlatformKeyLock { get; } = new();
 
     /// <summary>True for an RSA subject key (checked without building the key).</summary>
     public bool HasRsaKey => Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id is "1.2.840.113549.1.1.1" or "1.2.840.113549.1.1.10";

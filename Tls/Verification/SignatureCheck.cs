@@ -38,20 +38,43 @@ internal static class SignatureCheck
                 return VerifyWithBouncyCastle(algorithm, signed, signature, issuer);
             if (family != keyAlgorithm)
                 return false;
-            if (family == EcPublicKey)
+            lock (issuer.PlatformKeyLock)
             {
-                using var ec = ECDsa.Create();
-                ec.ImportSubjectPublicKeyInfo(issuer.SpkiDer, out _);
-                return ec.VerifyData(signed, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+                return issuer.PlatformKey switch
+                {
+                    ECDsa ec => ec.VerifyData(signed, signature, hash, DSASignatureFormat.Rfc3279DerSequence),
+                    RSA rsa => rsa.VerifyData(signed, signature, hash, RSASignaturePadding.Pkcs1),
+                    _ => false,
+                };
             }
-            using var rsa = RSA.Create();
-            rsa.ImportSubjectPublicKeyInfo(issuer.SpkiDer, out _);
-            return rsa.VerifyData(signed, signature, hash, RSASignaturePadding.Pkcs1);
         }
         // Either library may throw on a hostile key or signature; that is a signature that does not verify.
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Imports an ECDSA or RSA subject key into .NET; null for other types or a key OpenSSL refuses.</summary>
+    public static AsymmetricAlgorithm? ImportPlatformKey(ParsedCertificate cert)
+    {
+        AsymmetricAlgorithm? key = cert.Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id switch
+        {
+            EcPublicKey => ECDsa.Create(),
+            RsaEncryption => RSA.Create(),
+            _ => null,
+        };
+        if (key is null)
+            return null;
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(cert.SpkiDer, out _);
+            return key;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            key.Dispose();
+            return null;
         }
     }
 
