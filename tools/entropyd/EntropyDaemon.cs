@@ -36,6 +36,7 @@ internal sealed class EntropyDaemon : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Task> _connections = new();
     private int _active;
+    private string? _boundUnixSocket;
     private int _nextId;
     private long _served;
     private long _refused;
@@ -59,6 +60,7 @@ internal sealed class EntropyDaemon : IAsyncDisposable
         if (_options.UnixSocket is { } path)
         {
             _listeners.Add(BindUnix(path));
+            _boundUnixSocket = path;
             DaemonLog.Listening(_logger, $"unix:{path}");
         }
         if (_options.VsockPort is { } port)
@@ -254,7 +256,8 @@ internal sealed class EntropyDaemon : IAsyncDisposable
         }
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
-        if (_options.UnixSocket is { } path)
+        // Only a socket this daemon bound is removed: never another live daemon's.
+        if (_boundUnixSocket is { } path)
         {
             File.Delete(path);
         }

@@ -99,7 +99,8 @@ public sealed class EntropyCollector : IAsyncDisposable
         {
             if (t.State != EntropySourceState.Unavailable)
             {
-                _loops.Add(Task.Run(() => PollLoopAsync(t)));
+                // The timer exists before StartAsync returns, so no tick of the clock is missed.
+                _loops.Add(PollLoopAsync(t, new PeriodicTimer(t.CurrentInterval, _time)));
             }
         }
     }
@@ -176,9 +177,9 @@ public sealed class EntropyCollector : IAsyncDisposable
         }
     }
 
-    private async Task PollLoopAsync(Tracked t)
+    private async Task PollLoopAsync(Tracked t, PeriodicTimer timer)
     {
-        using var timer = new PeriodicTimer(t.CurrentInterval, _time);
+        using PeriodicTimer _ = timer;
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
