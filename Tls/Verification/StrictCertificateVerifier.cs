@@ -44,10 +44,6 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
         _limits = limits ?? new VerificationLimits();
     }
 
-    /// <summary>A verifier over the system roots (<see cref="TrustAnchors.SystemBundlePath"/>), read once now.</summary>
-    public static StrictCertificateVerifier WithSystemRoots(VerificationLimits? limits = null) =>
-        new(TrustAnchors.LoadSystem(), limits);
-
     /// <inheritdoc />
     public CertificateVerdict Verify(IReadOnlyList<byte[]> peerChain, string serverName, DateTimeOffset now)
     {
