@@ -44,6 +44,13 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
         _limits = limits ?? new VerificationLimits();
     }
 
+    /// <summary>
+    /// A verifier over the system roots, read once now through the I/O shell
+    /// <see cref="Storage.SystemTrustStore"/> (kept here because Conduit builds on it).
+    /// </summary>
+    public static StrictCertificateVerifier WithSystemRoots(VerificationLimits? limits = null) =>
+        Storage.SystemTrustStore.CreateVerifier(limits);
+
     /// <inheritdoc />
     public CertificateVerdict Verify(IReadOnlyList<byte[]> peerChain, string serverName, DateTimeOffset now)
     {
