@@ -91,6 +91,23 @@ internal static class TestPki
         }
     }
 
+    /// <summary>A certificate and PKCS#8 key made by <c>openssl req</c> (key algorithm as openssl names it).</summary>
+    public static TestCertificate FromOpenSsl(string algorithm, string name = "localhost")
+    {
+        using var directory = new TempDirectory();
+        var key = Path.Combine(directory.Path, "k.pem");
+        var cert = Path.Combine(directory.Path, "c.pem");
+        var run = ExternalProcess.RunAsync("openssl",
+        [
+            "req", "-x509", "-newkey", algorithm, "-nodes", "-keyout", key, "-out", cert, "-days", "365",
+            "-subj", $"/CN={name}", "-addext", $"subjectAltName=DNS:{name},IP:127.0.0.1",
+        ]).GetAwaiter().GetResult();
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var certificatePem = File.ReadAllText(cert);
+        return new TestCertificate(certificatePem, File.ReadAllText(key),
+            new X509CertificateParser().ReadCertificate(System.Text.Encoding.ASCII.GetBytes(certificatePem)));
+    }
+
     public static string Pem(object value)
     {
         var text = new StringWriter();
