@@ -160,6 +160,28 @@ public class HostileInputTests
         }
     }
 
+    [Fact]
+    public void Client_detects_the_tls13_downgrade_sentinel_in_a_tls12_server_hello()
+    {
+        var pair = EnginePair.Create(Certificate, server: s => new TlsServerOptions
+        {
+            Credentials = s.Credentials, Random = s.Random, OnlyVersion = TlsVersion.Tls12,
+        });
+        EnginePair.Transfer(pair.Client, pair.Server);
+
+        // RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random say "DOWNGRD\x01" when a TLS 1.3 server
+        // was talked down to 1.2. record(5) | handshake header(4) | legacy_version(2) | random(32).
+        EnginePair.TransferAltered(pair.Server, pair.Client, bytes =>
+        {
+            "DOWNGRD\x01"u8.CopyTo(bytes.AsSpan(5 + 4 + 2 + 24));
+            return bytes;
+        });
+
+        var error = pair.Client.Engine.Error!;
+        Assert.Equal(TlsAlertDescription.IllegalParameter, error.Alert!.Value.Description);
+        Assert.Equal(TlsFault.Peer, error.Fault);
+    }
+
     /// <summary>Appends extensions to a ClientHello record (RFC 8446 §4.1.2) and fixes the three length fields.</summary>
     private static byte[] WithExtraExtensions(byte[] record, int count, bool distinct)
     {
