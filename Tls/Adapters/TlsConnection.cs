@@ -143,6 +143,8 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
 
     private async Task<TlsConnection> StartAsync(CancellationToken cancellationToken)
     {
+        var activity = TlsTelemetry.StartHandshake(_engine.IsClient);
+        var started = _time.GetTimestamp();
         try
         {
             lock (_gate)
@@ -153,10 +155,12 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             await SendQueuedAsync(cancellationToken, wait: true).ConfigureAwait(false);
             _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
             Connection = await _handshake.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            TlsTelemetry.Completed(activity, _engine.IsClient, Connection, _time.GetElapsedTime(started));
             return this;
         }
-        catch
+        catch (Exception e)
         {
+            TlsTelemetry.Failed(activity, _engine.IsClient, e);
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
