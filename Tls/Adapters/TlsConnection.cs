@@ -345,6 +345,19 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             {
                 _transportOutputDone = true;
                 await _transport.Output.CompleteAsync().ConfigureAwait(false);
+
+                // A socket stream cannot half-close through Stream; shut its send side so the peer sees FIN.
+                if (_ownedStream is System.Net.Sockets.NetworkStream network)
+                {
+                    try
+                    {
+                        network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                    }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+                    {
+                        // Already closed by the peer or the owner; nothing left to half-close.
+                    }
+                }
             }
         }
         finally
