@@ -1,11 +1,14 @@
-// Read this first: the I/O shell around TlsEngine.
-//   read loop:   transport.Input -> engine.Process -> (records to the send queue, plaintext to Input)
-//   write path:  Output.FlushAsync (TlsOutputWriter) -> engine.Write -> transport.Output, on the caller's task
+// Read this first: the I/O shell around TlsEngine. There are no background loops: work happens on the
+// caller's task, as in SslStream.
+//   handshake:   StartAsync pumps transport.Input -> engine.Process -> transport.Output until Finished
+//   read path:   Input.ReadAsync (TlsInputReader) -> ReceiveAsync -> engine.Process -> plaintext buffer
+//   write path:  Output.FlushAsync (TlsOutputWriter) -> engine.Write -> transport.Output
 // Engine calls are synchronous under _gate. Records reach the wire in the order the engine made them:
-// bytes made by the read loop (alerts, handshake flights) wait in _sendQueue, and whoever holds
+// bytes made while receiving (alerts, KeyUpdate answers) wait in _sendQueue, and whoever holds
 // _transportLock first moves that queue to the transport, then writes its own records after it. The read
-// loop never waits for _transportLock (if it is taken, the holder picks the queue up), so a side blocked on
-// a full transport keeps reading, and two sides writing at once cannot deadlock.
+// path never waits for _transportLock (if it is taken, the holder picks the queue up), so a side blocked on
+// a full transport keeps reading, and two sides writing at once cannot deadlock. As with SslStream, the
+// peer's alerts and close_notify are seen when the application reads.
 using System.Buffers;
 using System.IO.Pipelines;
 using Apps.Tls.Engine;
@@ -26,14 +29,12 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
     private readonly IDuplexPipe _transport;
     private readonly Stream? _ownedStream;
     private readonly TimeProvider _time;
-    private readonly Pipe _inbound = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+    private readonly PlaintextBuffer _plaintext = new();
+    private readonly TlsInputReader _input;
     private readonly TlsOutputWriter _output;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _transportLock = new(1, 1);
-    private readonly TaskCompletionSource<TlsConnectionInfo> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
     private ArrayBufferWriter<byte> _sendQueue = new();
-    private Task _readLoop = Task.CompletedTask;
     private bool _transportOutputDone;
     private int _disposed;
 
@@ -44,10 +45,11 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         _ownedStream = ownedStream;
         _time = time ?? TimeProvider.System;
         _output = new TlsOutputWriter(this);
+        _input = new TlsInputReader(this);
     }
 
     /// <summary>Decrypted data from the peer.</summary>
-    public PipeReader Input => _inbound.Reader;
+    public PipeReader Input => _input;
 
     /// <summary>Data for the peer, encrypted and sent on each flush; complete it to send close_notify.</summary>
     public PipeWriter Output => _output;
@@ -91,10 +93,7 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         }
 
         await Quietly(_output.CompleteAsync().AsTask()).ConfigureAwait(false);
-        _stop.Cancel();
         _transport.Input.CancelPendingRead();
-        await Quietly(_readLoop).ConfigureAwait(false);
-        await _inbound.Reader.CompleteAsync().ConfigureAwait(false);
         await CompleteTransportOutputAsync().ConfigureAwait(false);
         await _transport.Input.CompleteAsync().ConfigureAwait(false);
         if (_ownedStream is not null)
@@ -102,7 +101,6 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             await _ownedStream.DisposeAsync().ConfigureAwait(false);
         }
 
-        _stop.Dispose();
     }
 
     /// <summary>Encrypts <paramref name="data"/> into full records (RFC 8446 §5.1: at most 2^14 bytes each) and sends them.</summary>
@@ -141,6 +139,74 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         await CompleteTransportOutputAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Plaintext received and not yet consumed by <see cref="Input"/>.</summary>
+    internal PlaintextBuffer Plaintext => _plaintext;
+
+    /// <summary>Why no more input will come: a <see cref="TlsException"/>, or <see cref="CleanClose"/>.</summary>
+    internal Exception? Ending { get; private set; }
+
+    internal static Exception CleanClose { get; } = new EndOfStreamException("close_notify received");
+
+    internal void CancelPendingTransportRead() => _transport.Input.CancelPendingRead();
+
+    /// <summary>
+    /// Reads once from the transport and runs the bytes through the engine: plaintext lands in
+    /// <see cref="Plaintext"/>, replies go to the send queue, and <see cref="Ending"/> is set when the
+    /// input is over. Called by the handshake pump and then by <see cref="TlsInputReader"/>, never at once.
+    /// </summary>
+    internal async ValueTask ReceiveAsync(CancellationToken cancellationToken)
+    {
+        if (Ending is not null)
+        {
+            return;
+        }
+
+        ReadResult result;
+        try
+        {
+            result = await _transport.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            Ending = new TlsException(TlsFault.Peer, null, false, $"the transport failed: {e.Message}", e);
+            return;
+        }
+
+        var buffer = result.Buffer;
+        long consumed = 0;
+        lock (_gate)
+        {
+            foreach (var segment in buffer)
+            {
+                var step = _engine.Process(segment.Span, _time.GetUtcNow(), _sendQueue, _plaintext);
+                consumed += step.Consumed;
+                if (step.Consumed < segment.Length)
+                {
+                    break;
+                }
+            }
+        }
+
+        _transport.Input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+        await SendQueuedAsync(cancellationToken, wait: false).ConfigureAwait(false);
+        DrainEvents();
+
+        if (_engine.Error is { } error)
+        {
+            Ending = error;
+        }
+        else if (_engine.State is TlsEngineState.PeerClosed or TlsEngineState.Closed)
+        {
+            Ending = CleanClose;
+        }
+        else if (result.IsCompleted)
+        {
+            // RFC 8446 §6.1: a transport close without close_notify may hide a truncation attack.
+            Ending = new TlsException(TlsFault.Peer, null, false,
+                "the peer closed the connection without close_notify; the data may be truncated");
+        }
+    }
+
     private async Task<TlsConnection> StartAsync(CancellationToken cancellationToken)
     {
         var activity = TlsTelemetry.StartHandshake(_engine.IsClient);
@@ -149,12 +215,22 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         {
             lock (_gate)
             {
-                _engine.Process(default, _time.GetUtcNow(), _sendQueue, _inbound.Writer);
+                _engine.Process(default, _time.GetUtcNow(), _sendQueue, _plaintext);
             }
 
             await SendQueuedAsync(cancellationToken, wait: true).ConfigureAwait(false);
-            _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
-            Connection = await _handshake.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            while (_engine.Connection is null)
+            {
+                await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                await SendQueuedAsync(cancellationToken, wait: true).ConfigureAwait(false);
+                if (_engine.Connection is null && Ending is not null)
+                {
+                    throw Ending is TlsException ? Ending
+                        : new TlsException(TlsFault.Peer, null, false, "the peer closed the connection during the handshake");
+                }
+            }
+
+            Connection = _engine.Connection;
             TlsTelemetry.Completed(activity, _engine.IsClient, Connection, _time.GetElapsedTime(started));
             return this;
         }
@@ -166,80 +242,11 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    private async Task ReadLoopAsync()
-    {
-        Exception? ending = null;
-        try
-        {
-            while (true)
-            {
-                var result = await _transport.Input.ReadAsync(_stop.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                long consumed = 0;
-                lock (_gate)
-                {
-                    foreach (var segment in buffer)
-                    {
-                        var step = _engine.Process(segment.Span, _time.GetUtcNow(), _sendQueue, _inbound.Writer);
-                        consumed += step.Consumed;
-                        if (step.Consumed < segment.Length)
-                        {
-                            break;
-                        }
-                    }
-                }
-
-                await SendQueuedAsync(_stop.Token, wait: false).ConfigureAwait(false);
-                _transport.Input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
-                DrainEvents();
-                await _inbound.Writer.FlushAsync(_stop.Token).ConfigureAwait(false);
-
-                if (_engine.Error is { } error)
-                {
-                    ending = error;
-                    break;
-                }
-
-                if (_engine.State is TlsEngineState.PeerClosed or TlsEngineState.Closed)
-                {
-                    break;
-                }
-
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    // RFC 8446 §6.1: a transport close without close_notify may hide a truncation attack.
-                    ending = new TlsException(TlsFault.Peer, null, false,
-                        "the peer closed the connection without close_notify; the data may be truncated");
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            ending = new OperationCanceledException("the TLS connection was closed locally");
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
-        {
-            ending = new TlsException(TlsFault.Peer, null, false, $"the transport failed: {e.Message}", e);
-        }
-
-        _handshake.TrySetException(ending ?? new TlsException(TlsFault.Peer, null, false, "the peer closed the connection during the handshake"));
-        await _inbound.Writer.CompleteAsync(ending).ConfigureAwait(false);
-    }
-
     private void DrainEvents()
     {
-        while (_engine.TryDequeueEvent(out var tlsEvent))
+        while (_engine.TryDequeueEvent(out _))
         {
-            switch (tlsEvent)
-            {
-                case TlsHandshakeCompleted completed:
-                    _handshake.TrySetResult(completed.Connection);
-                    break;
-                case TlsFailed failed:
-                    _handshake.TrySetException(failed.Error);
-                    break;
-            }
+            // State and errors are read from the engine itself; events are for callers of the bare engine.
         }
     }
 

@@ -90,17 +90,19 @@ public class OpenSslServerTests
 
         // s_server: a line "r" sends a HelloRequest (RFC 5246 §7.4.1.1). We answer with the
         // no_renegotiation warning (RFC 5246 §7.2.2); OpenSSL then chooses to end the connection.
-        await server.Process.StandardInput.WriteLineAsync("r");
-        await server.Process.StandardInput.FlushAsync();
-        await server.Process.WaitForOutputAsync("no_renegotiation");
-
-        var error = await Assert.ThrowsAsync<TlsException>(async () =>
+        // Like SslStream, the connection handles what the peer sends while the application reads.
+        var reading = Task.Run(async () =>
         {
             var buffer = new byte[256];
             while (await stream.ReadAsync(buffer) > 0)
             {
             }
         });
+        await server.Process.StandardInput.WriteLineAsync("r");
+        await server.Process.StandardInput.FlushAsync();
+        await server.Process.WaitForOutputAsync("no_renegotiation");
+
+        var error = await Assert.ThrowsAsync<TlsException>(() => reading);
         Assert.True(error.AlertFromPeer);
         Assert.Equal(TlsAlertDescription.HandshakeFailure, error.Alert!.Value.Description);
         Assert.DoesNotContain("ClientHello", server.Process.Stdout[server.Process.Stdout.IndexOf("HelloRequest", StringComparison.Ordinal)..]);
