@@ -9,7 +9,7 @@ namespace Apps.Tls.Adapters;
 /// </summary>
 internal sealed class PlaintextBuffer : IBufferWriter<byte>
 {
-    /// <summary>Most plaintext held for an application that examines but does not consume.</summary>
+    /// <summary>Plaintext beyond which the connection stops decrypting until the application consumes.</summary>
     public const int Limit = 1 << 20;
 
     private byte[] _array = new byte[TlsConnection.RecordPlaintext * 2];
@@ -48,7 +48,8 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         }
 
         var length = _end - _start;
-        if (length + needed > Limit + TlsConnection.RecordPlaintext)
+        // Reading stops at Limit; one more chunk of records (32 KiB of input) may still land after it.
+        if (length + needed > 2 * Limit)
         {
             throw new InvalidOperationException(
                 $"more than {Limit} bytes of received data are waiting unconsumed; the application must consume what it reads");

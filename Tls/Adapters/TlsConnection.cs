@@ -25,6 +25,8 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
 {
     internal const int RecordPlaintext = 16 * 1024;
 
+    private const int ReceiveChunk = 32 * 1024;
+
     private readonly TlsEngine _engine;
     private readonly IDuplexPipe _transport;
     private readonly Stream? _ownedStream;
@@ -161,6 +163,12 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
+        if (_plaintext.Length >= PlaintextBuffer.Limit)
+        {
+            throw new InvalidOperationException(
+                $"{_plaintext.Length} bytes of received data wait unconsumed; consume what Input returns before reading more");
+        }
+
         ReadResult result;
         try
         {
@@ -172,22 +180,26 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
+        // Feed at most ReceiveChunk bytes at a time and stop once a megabyte of plaintext waits, leaving the
+        // rest in the transport (not examined, so the next read returns it at once).
         var buffer = result.Buffer;
         long consumed = 0;
+        var stoppedEarly = false;
         lock (_gate)
         {
-            foreach (var segment in buffer)
+            var rest = buffer;
+            while (!rest.IsEmpty && !stoppedEarly)
             {
-                var step = _engine.Process(segment.Span, _time.GetUtcNow(), _sendQueue, _plaintext);
+                var chunk = rest.Slice(0, Math.Min(rest.First.Length, ReceiveChunk));
+                var step = _engine.Process(chunk.FirstSpan, _time.GetUtcNow(), _sendQueue, _plaintext);
                 consumed += step.Consumed;
-                if (step.Consumed < segment.Length)
-                {
-                    break;
-                }
+                rest = rest.Slice(chunk.Length);
+                stoppedEarly = step.Consumed < chunk.Length || _plaintext.Length >= PlaintextBuffer.Limit;
             }
         }
 
-        _transport.Input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+        var position = buffer.GetPosition(consumed);
+        _transport.Input.AdvanceTo(position, stoppedEarly ? position : buffer.End);
         await SendQueuedAsync(cancellationToken, wait: false).ConfigureAwait(false);
         DrainEvents();
 
