@@ -130,6 +130,18 @@ public class HandshakeTests
     }
 
     [Fact]
+    public void Ip_literal_server_name_is_verified_but_not_sent_as_sni()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        var verifier = new ExpectedKeyVerifier(certificate);
+        var pair = EnginePair.Create(certificate,
+            client: c => new TlsClientOptions { ServerName = "127.0.0.1", Verifier = verifier, Random = c.Random });
+        pair.Handshake();
+        Assert.Null(pair.Server.Engine.Connection!.ServerName);
+        Assert.Equal("127.0.0.1", Assert.Single(verifier.Calls).ServerName);
+    }
+
+    [Fact]
     public void Groups_can_be_narrowed_to_p256()
     {
         var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),
@@ -169,41 +181,4 @@ public class HandshakeTests
     {
         ServerName = c.ServerName, Verifier = c.Verifier, Random = c.Random, ApplicationProtocols = protocols,
     };
-}
-
-public class RecordCipherTests
-{
-    [Theory]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_AES_128_GCM_SHA256, true, false)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_AES_256_GCM_SHA384, true, false)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_CHACHA20_POLY1305_SHA256, true, false)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_AES_128_GCM_SHA256, true, true)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_CHACHA20_POLY1305_SHA256, false, true)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true, false)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, true, true)]
-    [InlineData(Org.BouncyCastle.Tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true, false)]
-    public void Platform_and_bouncycastle_record_ciphers_interoperate(int suite, bool clientPlatform, bool serverPlatform)
-    {
-        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
-        var pair = EnginePair.Create(certificate,
-            client: c => new TlsClientOptions
-            {
-                ServerName = c.ServerName, Verifier = c.Verifier, Random = c.Random, CipherSuites = [suite], UsePlatformAead = clientPlatform,
-                OnlyVersion = suite > 0x13FF ? TlsVersion.Tls12 : TlsVersion.Tls13,
-            },
-            server: s => new TlsServerOptions { Credentials = s.Credentials, Random = s.Random, UsePlatformAead = serverPlatform });
-        pair.Pump();
-        Assert.True(pair.Client.Engine.Error is null && pair.Server.Engine.Error is null,
-            $"{pair.Client.Engine.Error} {pair.Client.Engine.Error?.InnerException} / {pair.Server.Engine.Error} {pair.Server.Engine.Error?.InnerException}");
-        Assert.Equal(suite, pair.Client.Engine.Connection!.CipherSuite);
-
-        var data = new byte[40_000];
-        Random.Shared.NextBytes(data);
-        pair.Client.Write(data);
-        EnginePair.Transfer(pair.Client, pair.Server);
-        pair.Server.Write(data);
-        EnginePair.Transfer(pair.Server, pair.Client);
-        Assert.Equal(data, pair.Server.TakeReceived());
-        Assert.Equal(data, pair.Client.TakeReceived());
-    }
 }
