@@ -111,7 +111,7 @@ public sealed class TlsEngine
     /// <param name="plaintext">Receives application data.</param>
     public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
     {
-        _context.Now = now;
+        _context.CurrentTime = now;
         var consumed = 0;
         while (consumed < input.Length && CanReceive)
         {
