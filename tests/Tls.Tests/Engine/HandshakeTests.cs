@@ -142,6 +142,18 @@ public class HandshakeTests
     }
 
     [Fact]
+    public void Options_outside_the_policy_are_refused_when_the_engine_is_made()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        var error = Assert.Throws<ArgumentException>(() => TlsEngine.CreateClient(new TlsClientOptions
+        {
+            ServerName = "localhost", Verifier = new ExpectedKeyVerifier(certificate), Random = TestRandom.Create(),
+            CipherSuites = [Org.BouncyCastle.Tls.CipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA],
+        }));
+        Assert.Contains("policy", error.Message);
+    }
+
+    [Fact]
     public void Groups_can_be_narrowed_to_p256()
     {
         var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),
