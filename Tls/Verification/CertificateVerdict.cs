@@ -34,6 +34,22 @@ public enum VerificationFailure
     WeakKey,
     /// <summary>A signature uses a broken algorithm (MD5, SHA-1).</summary>
     WeakSignatureAlgorithm,
+    /// <summary>
+    /// Path building or name-constraint checking ran past the verifier's work limits
+    /// (too many certificates, candidates, signatures or name comparisons): a denial-of-service guard.
+    /// </summary>
+    TooComplex,
+    /// <summary>The server's own certificate is a CA certificate (basicConstraints cA=TRUE).</summary>
+    LeafIsCa,
+}
+
+/// <summary>What the leaf certificate must be good for (RFC 5280 §4.2.1.12).</summary>
+public enum KeyPurpose
+{
+    /// <summary>id-kp-serverAuth: a TLS server.</summary>
+    ServerAuth,
+    /// <summary>id-kp-clientAuth: a TLS client.</summary>
+    ClientAuth,
 }
 
 /// <summary>
