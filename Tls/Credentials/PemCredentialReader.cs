@@ -1,0 +1,67 @@
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.OpenSsl;
+using X509Certificate = Org.BouncyCastle.X509.X509Certificate;
+
+namespace Apps.Tls.Credentials;
+
+/// <summary>
+/// Reads a server credential from PEM (RFC 7468): CERTIFICATE blocks (leaf first), and one private key as
+/// PKCS#8 "PRIVATE KEY" or the traditional "RSA PRIVATE KEY" (PKCS#1) / "EC PRIVATE KEY" (RFC 5915) forms.
+/// RSA, ECDSA P-256/P-384 and Ed25519 keys are accepted. Encrypted keys are not.
+/// </summary>
+public static class PemCredentialReader
+{
+    /// <summary>Parses certificate and key PEM text (they may also be one text holding both).</summary>
+    public static ServerCredential Read(string certificatePem, string? privateKeyPem = null)
+    {
+        var chain = new List<X509Certificate>();
+        AsymmetricKeyParameter? key = null;
+        Collect(certificatePem, chain, ref key, "certificate");
+        if (privateKeyPem is not null)
+        {
+            Collect(privateKeyPem, chain, ref key, "key");
+        }
+
+        if (key is null)
+        {
+            throw new TlsCredentialException("no private key found; give a PEM file with a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block");
+        }
+
+        return new ServerCredential(chain, key);
+    }
+
+    /// <summary>Reads the certificate file and the key file.</summary>
+    public static ServerCredential ReadFiles(string certificatePath, string privateKeyPath) =>
+        Read(File.ReadAllText(certificatePath), File.ReadAllText(privateKeyPath));
+
+    private static void Collect(string pem, List<X509Certificate> chain, ref AsymmetricKeyParameter? key, string what)
+    {
+        object? item;
+        using var reader = new PemReader(new StringReader(pem));
+        do
+        {
+            try
+            {
+                item = reader.ReadObject();
+            }
+            catch (Exception e) when (e is IOException or PemException or ArgumentException or InvalidCastException)
+            {
+                throw new TlsCredentialException($"the {what} PEM could not be read ({e.Message}); check that it is an unencrypted PEM file", e);
+            }
+
+            switch (item)
+            {
+                case X509Certificate certificate:
+                    chain.Add(certificate);
+                    break;
+                case AsymmetricCipherKeyPair pair:
+                    key = pair.Private;
+                    break;
+                case AsymmetricKeyParameter { IsPrivate: true } privateKey:
+                    key = privateKey;
+                    break;
+            }
+        }
+        while (item is not null);
+    }
+}

@@ -1,0 +1,87 @@
+using Org.BouncyCastle.Tls;
+
+namespace Apps.Tls.Engine;
+
+/// <summary>
+/// What the engine needs from BouncyCastle's protocol objects beyond their public API: half-close
+/// (RFC 8446 §6.1) and sending a KeyUpdate (RFC 8446 §4.6.3).
+/// </summary>
+internal interface IEngineProtocol
+{
+    /// <summary>The peer's close_notify arrived; its write side is closed.</summary>
+    bool PeerClosed { get; }
+
+    /// <summary>Sends close_notify; when the peer already closed, the whole connection closes.</summary>
+    void CloseWrite();
+
+    /// <summary>Sends a TLS 1.3 KeyUpdate asking the peer to update as well.</summary>
+    void RequestKeyUpdate();
+}
+
+/// <summary>
+/// BouncyCastle answers a close_notify at once with its own and closes both directions (RFC 5246 §7.2.1
+/// behaviour). RFC 8446 §6.1 lets each side close its write side alone, so the answer is left to the caller.
+/// </summary>
+internal sealed class EngineClientProtocol : TlsClientProtocol, IEngineProtocol
+{
+    private bool _writeClosed;
+
+    public bool PeerClosed { get; private set; }
+
+    protected override void HandleAlertWarningMessage(short alertDescription)
+    {
+        if (alertDescription == AlertDescription.close_notify && IsConnected)
+        {
+            PeerClosed = true;
+            return;
+        }
+
+        base.HandleAlertWarningMessage(alertDescription);
+    }
+
+    public void CloseWrite() => CloseWriteSide(ref _writeClosed, PeerClosed, Close, RaiseAlertWarning);
+
+    public void RequestKeyUpdate() => Send13KeyUpdate(true);
+
+    internal static void CloseWriteSide(ref bool writeClosed, bool peerClosed, Action close, Action<short, string> warn)
+    {
+        if (writeClosed)
+        {
+            return;
+        }
+
+        writeClosed = true;
+        if (peerClosed)
+        {
+            close();
+        }
+        else
+        {
+            warn(AlertDescription.close_notify, "write side closed");
+        }
+    }
+}
+
+/// <inheritdoc cref="EngineClientProtocol"/>
+internal sealed class EngineServerProtocol : TlsServerProtocol, IEngineProtocol
+{
+    private bool _writeClosed;
+
+    public bool PeerClosed { get; private set; }
+
+    protected override void HandleAlertWarningMessage(short alertDescription)
+    {
+        if (alertDescription == AlertDescription.close_notify && IsConnected)
+        {
+            PeerClosed = true;
+            return;
+        }
+
+        base.HandleAlertWarningMessage(alertDescription);
+    }
+
+    public void CloseWrite() =>
+        EngineClientProtocol.CloseWriteSide(ref _writeClosed, PeerClosed, Close, RaiseAlertWarning);
+
+    public void RequestKeyUpdate() => Send13KeyUpdate(true);
+}

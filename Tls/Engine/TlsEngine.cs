@@ -1,0 +1,322 @@
+// Read this first: the engine is a sans-IO wrapper around BouncyCastle's non-blocking TlsClientProtocol /
+// TlsServerProtocol (RFC 8446, RFC 5246). It never touches a socket, clock or random source: bytes and the
+// current time come in through Process, bytes to send and plaintext go out into caller-owned writers, and
+// what happened is queued as TlsEvent. Invariants:
+//   - input is handed to BouncyCastle one whole record at a time, so nothing after a close_notify or a
+//     fatal alert is consumed, and at most one record (<= 5 + 2^14 + 2048 bytes) is ever buffered here;
+//   - every BouncyCastle failure is caught and turned into a TlsException saying who is at fault;
+//   - after Failed, nothing but the queued alert leaves the engine.
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Org.BouncyCastle.Tls;
+
+namespace Apps.Tls.Engine;
+
+/// <summary>Where an engine is in its life.</summary>
+public enum TlsEngineState
+{
+    /// <summary>The handshake is in progress.</summary>
+    Handshaking,
+    /// <summary>Application data flows both ways.</summary>
+    Open,
+    /// <summary>The peer sent close_notify; we may still write.</summary>
+    PeerClosed,
+    /// <summary>We sent close_notify; the peer may still write.</summary>
+    WriteClosed,
+    /// <summary>Both sides sent close_notify.</summary>
+    Closed,
+    /// <summary>A fatal error ended the connection; see <see cref="TlsEngine.Error"/>.</summary>
+    Failed,
+}
+
+/// <summary>What one <see cref="TlsEngine.Process"/> call did.</summary>
+/// <param name="Consumed">Bytes of input taken; the caller keeps the rest for later (or drops it when closed).</param>
+/// <param name="State">The engine's state afterwards.</param>
+public readonly record struct TlsProcessResult(int Consumed, TlsEngineState State);
+
+/// <summary>
+/// A sans-IO TLS 1.3/1.2 client or server (STYLE B.6): <see cref="Process"/> takes received bytes and the
+/// current time, writes bytes to send and decrypted application data to caller-owned writers, and queues
+/// events (<see cref="TryDequeueEvent"/>). Not thread-safe: one caller at a time.
+/// </summary>
+public sealed class TlsEngine
+{
+    private readonly TlsProtocol _protocol;
+    private readonly IEngineProtocol _half;
+    private readonly EngineContext _context;
+    private readonly byte[] _record = new byte[TlsPolicy.RecordHeaderLength + TlsPolicy.MaxCiphertextLength];
+    private int _recordFill;
+    private int _recordLength;
+    private bool _handshakeDone;
+    private bool _writeClosed;
+    private bool _peerClosed;
+
+    private TlsEngine(TlsProtocol protocol, IEngineProtocol half, EngineContext context, bool isClient)
+    {
+        _protocol = protocol;
+        _half = half;
+        _context = context;
+        IsClient = isClient;
+    }
+
+    /// <summary>A client engine; its ClientHello is ready on the first <see cref="Process"/> call.</summary>
+    public static TlsEngine CreateClient(TlsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var context = new EngineContext();
+        var protocol = new EngineClientProtocol();
+        var engine = new TlsEngine(protocol, protocol, context, true);
+        engine.Guard(() => protocol.Connect(new EngineClient(options, context)));
+        return engine;
+    }
+
+    /// <summary>A server engine waiting for a ClientHello.</summary>
+    public static TlsEngine CreateServer(TlsServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var context = new EngineContext();
+        var protocol = new EngineServerProtocol();
+        var engine = new TlsEngine(protocol, protocol, context, false);
+        engine.Guard(() => protocol.Accept(new EngineServer(options, context)));
+        return engine;
+    }
+
+    public bool IsClient { get; }
+
+    /// <summary>Set once the handshake completed.</summary>
+    public TlsConnectionInfo? Connection => _context.Connection;
+
+    /// <summary>Set once the engine failed.</summary>
+    public TlsException? Error { get; private set; }
+
+    public TlsEngineState State =>
+        Error is not null ? TlsEngineState.Failed
+        : !_handshakeDone ? TlsEngineState.Handshaking
+        : _peerClosed && _writeClosed ? TlsEngineState.Closed
+        : _peerClosed ? TlsEngineState.PeerClosed
+        : _writeClosed ? TlsEngineState.WriteClosed
+        : TlsEngineState.Open;
+
+    private bool CanReceive => Error is null && !_peerClosed && !_protocol.IsClosed;
+
+    /// <summary>
+    /// Feeds received bytes. Writes whatever must be sent to <paramref name="output"/> and decrypted
+    /// application data to <paramref name="plaintext"/>. Call with empty input to collect pending output
+    /// (the client's first flight).
+    /// </summary>
+    /// <param name="input">Bytes from the transport.</param>
+    /// <param name="now">The current time; certificates are judged against it.</param>
+    /// <param name="output">Receives bytes for the transport.</param>
+    /// <param name="plaintext">Receives application data.</param>
+    public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
+    {
+        _context.Now = now;
+        var consumed = 0;
+        while (consumed < input.Length && CanReceive)
+        {
+            var rest = input[consumed..];
+            if (_recordFill < TlsPolicy.RecordHeaderLength)
+            {
+                var take = Math.Min(TlsPolicy.RecordHeaderLength - _recordFill, rest.Length);
+                rest[..take].CopyTo(_record.AsSpan(_recordFill));
+                _recordFill += take;
+                consumed += take;
+                if (_recordFill < TlsPolicy.RecordHeaderLength)
+                {
+                    break;
+                }
+
+                // RFC 8446 §5.1 / RFC 5246 §6.2: the length field bounds the record; an oversized one is
+                // handed to BouncyCastle as a bare header so that it answers with record_overflow.
+                var length = BinaryPrimitives.ReadUInt16BigEndian(_record.AsSpan(3, 2));
+                if (length > TlsPolicy.MaxCiphertextLength)
+                {
+                    Offer(TlsPolicy.RecordHeaderLength);
+                    if (Error is null)
+                    {
+                        Fail(new TlsFatalAlert(AlertDescription.record_overflow, "record longer than RFC 5246 §6.2.3 allows"));
+                    }
+
+                    break;
+                }
+
+                _recordLength = TlsPolicy.RecordHeaderLength + length;
+                continue;
+            }
+
+            var body = Math.Min(_recordLength - _recordFill, rest.Length);
+            rest[..body].CopyTo(_record.AsSpan(_recordFill));
+            _recordFill += body;
+            consumed += body;
+            if (_recordFill == _recordLength)
+            {
+                _recordFill = 0;
+                Offer(_recordLength);
+                DrainPlaintext(plaintext);
+            }
+        }
+
+        DrainOutput(output);
+        return new TlsProcessResult(consumed, State);
+    }
+
+    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1).</summary>
+    public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        ThrowIfCannotWrite();
+        try
+        {
+            _protocol.WriteApplicationData(data);
+        }
+        catch (Exception e) when (IsProtocolFailure(e))
+        {
+            Fail(e);
+        }
+
+        DrainOutput(output);
+    }
+
+    /// <summary>Sends close_notify (RFC 8446 §6.1): no more data from us; the peer may still send.</summary>
+    public void CloseWrite(IBufferWriter<byte> output)
+    {
+        if (Error is not null || _writeClosed)
+        {
+            DrainOutput(output);
+            return;
+        }
+
+        if (!_handshakeDone)
+        {
+            throw new TlsApiMisuseException("close_notify can be sent only after the handshake; abandon the connection instead");
+        }
+
+        _writeClosed = true;
+        Guard(_half.CloseWrite);
+        DrainOutput(output);
+    }
+
+    /// <summary>Sends a KeyUpdate asking the peer to update too (RFC 8446 §4.6.3). TLS 1.3 only.</summary>
+    public void RequestKeyUpdate(IBufferWriter<byte> output)
+    {
+        ThrowIfCannotWrite();
+        if (Connection?.Version != TlsVersion.Tls13)
+        {
+            throw new TlsApiMisuseException("KeyUpdate exists only in TLS 1.3");
+        }
+
+        Guard(_half.RequestKeyUpdate);
+        DrainOutput(output);
+    }
+
+    /// <summary>Takes the next queued event, if any.</summary>
+    public bool TryDequeueEvent(out TlsEvent tlsEvent) => _context.Events.TryDequeue(out tlsEvent!);
+
+    private void ThrowIfCannotWrite()
+    {
+        if (Error is not null)
+        {
+            throw Error;
+        }
+
+        if (!_handshakeDone)
+        {
+            throw new TlsApiMisuseException("application data can be written only after the handshake completed");
+        }
+
+        if (_writeClosed)
+        {
+            throw new TlsApiMisuseException("the write side is closed (close_notify was sent)");
+        }
+    }
+
+    private void Offer(int length)
+    {
+        Guard(() => _protocol.OfferInput(_record, 0, length));
+        if (!_peerClosed && _half.PeerClosed)
+        {
+            _peerClosed = true;
+            _context.Events.Enqueue(new TlsPeerClosed());
+        }
+    }
+
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (IsProtocolFailure(e))
+        {
+            Fail(e);
+        }
+
+        if (!_handshakeDone && _context.Connection is not null)
+        {
+            _handshakeDone = true;
+        }
+    }
+
+    /// <summary>BouncyCastle reports protocol failures as IOException (TlsFatalAlert and friends); its parsers
+    /// may also throw argument or state exceptions on hostile input.</summary>
+    private static bool IsProtocolFailure(Exception e) =>
+        e is IOException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
+            or OverflowException or Org.BouncyCastle.Crypto.CryptoException;
+
+    private void Fail(Exception e)
+    {
+        if (Error is not null)
+        {
+            return;
+        }
+
+        Error = TlsFailure.Classify(e, _context, IsClient);
+        _context.Events.Enqueue(new TlsFailed(Error));
+    }
+
+    private void DrainOutput(IBufferWriter<byte> output)
+    {
+        int available;
+        while ((available = _protocol.GetAvailableOutputBytes()) > 0)
+        {
+            var memory = output.GetMemory(available);
+            var count = Math.Min(available, memory.Length);
+            if (MemoryMarshal.TryGetArray<byte>(memory, out var segment))
+            {
+                count = _protocol.ReadOutput(segment.Array!, segment.Offset, count);
+            }
+            else
+            {
+                var scratch = ArrayPool<byte>.Shared.Rent(count);
+                count = _protocol.ReadOutput(scratch, 0, count);
+                scratch.AsSpan(0, count).CopyTo(memory.Span);
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            output.Advance(count);
+        }
+    }
+
+    private void DrainPlaintext(IBufferWriter<byte> plaintext)
+    {
+        int available;
+        while ((available = _protocol.GetAvailableInputBytes()) > 0)
+        {
+            var memory = plaintext.GetMemory(available);
+            var count = Math.Min(available, memory.Length);
+            if (MemoryMarshal.TryGetArray<byte>(memory, out var segment))
+            {
+                count = _protocol.ReadInput(segment.Array!, segment.Offset, count);
+            }
+            else
+            {
+                var scratch = ArrayPool<byte>.Shared.Rent(count);
+                count = _protocol.ReadInput(scratch, 0, count);
+                scratch.AsSpan(0, count).CopyTo(memory.Span);
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            plaintext.Advance(count);
+        }
+    }
+}

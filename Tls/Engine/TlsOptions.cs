@@ -1,0 +1,53 @@
+using Apps.Tls.Credentials;
+using Apps.Tls.Verification;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace Apps.Tls.Engine;
+
+/// <summary>Settings shared by client and server engines. Build one per configuration and reuse it for
+/// every connection: the crypto provider is created once here.</summary>
+public abstract class TlsOptions
+{
+    private BcTlsCrypto? _crypto;
+
+    /// <summary>Where every random byte comes from (in production, Fortuna's <see cref="SecureRandom"/> adapter).</summary>
+    public required SecureRandom Random { get; init; }
+
+    /// <summary>ALPN protocol names (RFC 7301): the client's offer, or the server's preference order.</summary>
+    public IReadOnlyList<string> ApplicationProtocols { get; init; } = [];
+
+    /// <summary>Restrict to one version (tests, interop); null allows TLS 1.3 and 1.2.</summary>
+    public TlsVersion? OnlyVersion { get; init; }
+
+    /// <summary>Narrow the policy's cipher suites (IANA numbers); null or empty keeps them all.</summary>
+    public IReadOnlyList<int>? CipherSuites { get; init; }
+
+    /// <summary>Narrow the policy's groups (IANA numbers: 29 X25519, 23 P-256, 24 P-384); null keeps all.</summary>
+    public IReadOnlyList<int>? Groups { get; init; }
+
+    /// <summary>Bounded cache of resumable sessions; null disables resumption.</summary>
+    public TlsSessionCache? SessionCache { get; init; }
+
+    internal BcTlsCrypto Crypto => _crypto ??= new BcTlsCrypto(Random);
+}
+
+/// <summary>Client settings: whom we talk to and how its certificate is judged.</summary>
+public sealed class TlsClientOptions : TlsOptions
+{
+    /// <summary>The DNS name (sent as SNI, RFC 6066 §3) or IP literal (not sent) the certificate must match.</summary>
+    public required string ServerName { get; init; }
+
+    /// <summary>Verifies the server's chain for <see cref="ServerName"/> (RFC 5280, RFC 6125).</summary>
+    public required IServerCertificateVerifier Verifier { get; init; }
+
+    /// <summary>Decides on the verdict; the default accepts only verified chains.</summary>
+    public ServerCertificateDecider Decide { get; init; } = CertificateDecision.Strict;
+}
+
+/// <summary>Server settings: which certificates to present.</summary>
+public sealed class TlsServerOptions : TlsOptions
+{
+    /// <summary>Certificates and keys, chosen by the client's SNI; the first is the default.</summary>
+    public required ServerCredentialSet Credentials { get; init; }
+}

@@ -1,0 +1,184 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Apps.Tls.Adapters;
+using Apps.Tls.Credentials;
+using Apps.Tls.Engine;
+using Apps.Tls.Tests.TestSupport;
+using Apps.Tls.Verification;
+
+namespace Apps.Tls.Tests.Adapters;
+
+public class TlsConnectionTests
+{
+    private static readonly TestCertificate Certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+
+    private static TlsClientOptions ClientOptions(IServerCertificateVerifier? verifier = null) => new()
+    {
+        ServerName = "localhost", Verifier = verifier ?? new ExpectedKeyVerifier(Certificate), Random = TestRandom.Create(),
+        ApplicationProtocols = ["echo"],
+    };
+
+    private static TlsServerOptions ServerOptions() => new()
+    {
+        Credentials = new ServerCredentialSet(Certificate.Credential), Random = TestRandom.Create(), ApplicationProtocols = ["echo"],
+    };
+
+    private static async Task<(TlsConnection Client, TlsConnection Server)> ConnectPairAsync()
+    {
+        var (clientEnd, serverEnd) = MemoryTransport.Pair();
+        var server = TlsConnection.AcceptAsync(serverEnd, ServerOptions(), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+        var client = TlsConnection.ConnectAsync(clientEnd, ClientOptions(), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+        return (await client, await server);
+    }
+
+    [Fact]
+    public async Task Pipes_carry_a_megabyte_each_way_at_once()
+    {
+        var (client, server) = await ConnectPairAsync();
+        Assert.Equal("echo", client.Connection.ApplicationProtocol);
+        var data = new byte[1 << 20];
+        Random.Shared.NextBytes(data);
+
+        var clientSends = Task.Run(async () =>
+        {
+            await client.Output.WriteAsync(data);
+            await client.Output.CompleteAsync();
+        });
+        var serverSends = Task.Run(async () =>
+        {
+            await server.Output.WriteAsync(data);
+            await server.Output.CompleteAsync();
+        });
+        var serverGot = ReadToEndAsync(server.Input);
+        var clientGot = ReadToEndAsync(client.Input);
+        await Task.WhenAll(clientSends, serverSends);
+
+        Assert.Equal(data, await serverGot);
+        Assert.Equal(data, await clientGot);
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Half_close_delivers_the_answer_after_the_request_is_complete()
+    {
+        var (client, server) = await ConnectPairAsync();
+        await client.Output.WriteAsync("request"u8.ToArray());
+        await client.Output.CompleteAsync();
+
+        var request = await ReadToEndAsync(server.Input);
+        await server.Output.WriteAsync(request.Reverse().ToArray());
+        await server.Output.CompleteAsync();
+
+        Assert.Equal("tseuqer"u8.ToArray(), await ReadToEndAsync(client.Input));
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Stream_view_reads_zero_after_close_notify()
+    {
+        var (client, server) = await ConnectPairAsync();
+        await using var clientStream = client.AsStream();
+        await using var serverStream = server.AsStream();
+
+        await clientStream.WriteAsync("ping"u8.ToArray());
+        var buffer = new byte[16];
+        var read = await serverStream.ReadAsync(buffer);
+        Assert.Equal("ping"u8.ToArray(), buffer[..read]);
+
+        await serverStream.DisposeAsync();
+        Assert.Equal(0, await clientStream.ReadAsync(buffer));
+    }
+
+    [Fact]
+    public async Task Stream_transport_over_loopback_socket_works()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accept = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            await using var server = await TlsConnection.AcceptAsync(socket.GetStream(), ServerOptions());
+            await using var stream = server.AsStream();
+            var buffer = new byte[5];
+            await stream.ReadExactlyAsync(buffer);
+            await stream.WriteAsync(buffer);
+            await stream.FlushAsync();
+        });
+
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await using var client = await TlsConnection.ConnectAsync(tcp.GetStream(), ClientOptions());
+        await using var clientStream = client.AsStream();
+        await clientStream.WriteAsync("hello"u8.ToArray());
+        var echo = new byte[5];
+        await clientStream.ReadExactlyAsync(echo);
+        Assert.Equal("hello"u8.ToArray(), echo);
+        await accept;
+    }
+
+    [Fact]
+    public async Task Refused_certificate_fails_both_handshakes_with_typed_errors()
+    {
+        var (clientEnd, serverEnd) = MemoryTransport.Pair();
+        var server = TlsConnection.AcceptAsync(serverEnd, ServerOptions());
+        var client = TlsConnection.ConnectAsync(clientEnd, ClientOptions(new FixedVerdictVerifier(VerificationFailure.Expired)));
+
+        var clientError = await Assert.ThrowsAsync<TlsCertificateRejectedException>(() => client);
+        Assert.Equal(TlsAlertDescription.CertificateExpired, clientError.Alert!.Value.Description);
+        var serverError = await Assert.ThrowsAsync<TlsException>(() => server);
+        Assert.True(serverError.AlertFromPeer);
+        Assert.Equal(TlsAlertDescription.CertificateExpired, serverError.Alert!.Value.Description);
+    }
+
+    [Fact]
+    public async Task Handshake_can_be_cancelled_when_the_peer_is_silent()
+    {
+        var (clientEnd, _) = MemoryTransport.Pair();
+        using var cancel = new CancellationTokenSource();
+        var client = TlsConnection.ConnectAsync(clientEnd, ClientOptions(), cancellationToken: cancel.Token);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client);
+    }
+
+    [Fact]
+    public async Task Transport_closed_without_close_notify_is_reported_as_truncation()
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        var (clientEnd, serverEnd) = (new Duplex(toClient.Reader, toServer.Writer), new Duplex(toServer.Reader, toClient.Writer));
+        var server = TlsConnection.AcceptAsync(serverEnd, ServerOptions());
+        await using var client = await TlsConnection.ConnectAsync(clientEnd, ClientOptions());
+        await server;
+
+        await toClient.Writer.CompleteAsync();
+
+        var error = await Assert.ThrowsAsync<TlsException>(async () => await ReadToEndAsync(client.Input));
+        Assert.Equal(TlsFault.Peer, error.Fault);
+        Assert.Contains("close_notify", error.Message);
+    }
+
+    private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
+    {
+        var output = new MemoryStream();
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            foreach (var segment in result.Buffer)
+            {
+                output.Write(segment.Span);
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return output.ToArray();
+            }
+        }
+    }
+
+    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+}
