@@ -179,7 +179,10 @@ public sealed partial class TcpControlBlock
         }
         if (_sndUna != _iss) _congestion.OnRetransmitTimeout(now, FlightSize);
         _rtt.Backoff();
-        _scoreboard.Clear(); // RFC 2018 §8
+        // RFC 2018 §8: the receiver may renege on SACKed data. Keep the scoreboard across the first
+        // timeout (it spares resending what the peer holds) but clear it when the same data times out
+        // again, so reneged data cannot stall the connection.
+        if (_retries > 1) _scoreboard.Clear();
         _inRecovery = false;
         _dupAcks = 0;
         _holeCredits = 0;

@@ -6,23 +6,25 @@ namespace Apps.Stack.Tcp;
 /// </summary>
 internal sealed class TcpSendBuffer
 {
-    private readonly byte[] _ring;
+    private readonly int _capacity;
+    private byte[]? _ring; // allocated on first write, so half-open connections stay cheap
     private int _head;
 
-    public TcpSendBuffer(int capacity) => _ring = new byte[capacity];
+    public TcpSendBuffer(int capacity) => _capacity = capacity;
 
     public int Count { get; private set; }
-    public int Capacity => _ring.Length;
-    public int Free => _ring.Length - Count;
+    public int Capacity => _capacity;
+    public int Free => _capacity - Count;
 
     /// <summary>Appends as much of <paramref name="data"/> as fits; returns the bytes taken.</summary>
     public int Write(ReadOnlySpan<byte> data)
     {
         int n = Math.Min(data.Length, Free);
-        int tail = (_head + Count) % _ring.Length;
-        int first = Math.Min(n, _ring.Length - tail);
-        data[..first].CopyTo(_ring.AsSpan(tail));
-        data[first..n].CopyTo(_ring);
+        var ring = _ring ??= new byte[_capacity];
+        int tail = (_head + Count) % _capacity;
+        int first = Math.Min(n, _capacity - tail);
+        data[..first].CopyTo(ring.AsSpan(tail));
+        data[first..n].CopyTo(ring);
         Count += n;
         return n;
     }
@@ -30,16 +32,17 @@ internal sealed class TcpSendBuffer
     /// <summary>Copies <paramref name="destination"/>.Length bytes starting <paramref name="offset"/> bytes after SND.UNA.</summary>
     public void Peek(int offset, Span<byte> destination)
     {
-        int start = (_head + offset) % _ring.Length;
-        int first = Math.Min(destination.Length, _ring.Length - start);
-        _ring.AsSpan(start, first).CopyTo(destination);
-        _ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
+        if (destination.IsEmpty || _ring is not { } ring) return;
+        int start = (_head + offset) % _capacity;
+        int first = Math.Min(destination.Length, _capacity - start);
+        ring.AsSpan(start, first).CopyTo(destination);
+        ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
     }
 
     /// <summary>Releases <paramref name="count"/> acknowledged bytes.</summary>
     public void Consume(int count)
     {
-        _head = (_head + count) % _ring.Length;
+        _head = (_head + count) % _capacity;
         Count -= count;
     }
 }

@@ -62,7 +62,34 @@ internal sealed class TcpHarness
 
     /// <summary>A segment from the peer with ACK of everything we sent so far.</summary>
     public TcpHeader Segment(TcpFlags flags = TcpFlags.Ack, uint? seq = null, uint? ack = null, ushort window = 8000) =>
-        new(80, 49200, new TcpSeqNumber(seq ?? PeerSeq), new TcpSeqNumber(ack ?? Tcb.SndNxt.Value), flags, window);
+        new(80, 49200, new TcpSeqNumber(seq ?? PeerSeq), new TcpSeqNumber(ack ?? Tcb.SndNxt.Value), flags, window, Options);
+
+    /// <summary>Options put on every template segment (timestamps once negotiated).</summary>
+    public TcpOptions Options { get; set; }
+
+    /// <summary>Every option enabled, and a receive buffer large enough to need window scaling.</summary>
+    public static readonly TcpSettings Full = Plain with
+    {
+        WindowScaling = true, Timestamps = true, SelectiveAck = true, ReceiveBufferSize = 200_000,
+    };
+
+    /// <summary>ESTABLISHED with window scaling (peer shift 2), timestamps (peer clock at 500) and SACK.</summary>
+    public static TcpHarness EstablishedWithOptions()
+    {
+        var h = SynSent(Full);
+        var synAck = h.Segment(TcpFlags.Syn | TcpFlags.Ack, seq: RemoteIss, ack: LocalIss + 1) with
+        {
+            Options = new TcpOptions
+            {
+                MaxSegmentSize = 1000, WindowScale = 2, SackPermitted = true, Timestamps = new TcpTimestamps(500, 0),
+            },
+        };
+        h.Deliver(synAck);
+        Assert.Equal(TcpState.Established, h.Tcb.State);
+        h.Options = new TcpOptions { Timestamps = new TcpTimestamps(501, 0) };
+        h.Tcb.TakeEvents();
+        return h;
+    }
 
     /// <summary>Delivers a segment, polls, and returns what the core sent in reply.</summary>
     public List<SentSegment> Deliver(TcpHeader segment, byte[]? payload = null)
