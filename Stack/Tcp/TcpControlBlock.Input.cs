@@ -84,6 +84,15 @@ public sealed partial class TcpControlBlock
             return;
         }
 
+        // Simultaneous open (RFC 9293 §3.5 figure 7, line 7): the peer's SYN-ACK repeats the SYN we already
+        // hold. Trim the SYN like any duplicate octet so the ACK it carries is processed.
+        if (State == TcpState.SynReceived && (flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == (TcpFlags.Syn | TcpFlags.Ack)
+            && seg.Sequence == _irs)
+        {
+            ReceiveSynchronized(seg with { Flags = flags & ~TcpFlags.Syn, Sequence = seg.Sequence + 1 }, payload, now);
+            return;
+        }
+
         // RFC 7323 §5.3 R1 (PAWS) and §3.2: once negotiated, segments without timestamps are dropped.
         if (_timestamps && !rst)
         {
