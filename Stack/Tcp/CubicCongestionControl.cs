@@ -11,6 +11,7 @@ internal sealed class CubicCongestionControl
     private const double Beta = 0.7;       // RFC 9438 §4.6
     private const double Alpha = 3 * (1 - Beta) / (1 + Beta); // RFC 9438 §4.3
     private readonly int _mss;
+    private readonly int _maxWindow;
     private double _cwnd;
     private double _wMax;                  // segments
     private double _wEst;                  // segments
@@ -21,17 +22,20 @@ internal sealed class CubicCongestionControl
     public CubicCongestionControl(int mss, int maxWindow)
     {
         _mss = mss;
+        _maxWindow = Math.Max(maxWindow, 2 * mss);
         _cwnd = Math.Min(10 * mss, Math.Max(2 * mss, 14600)); // RFC 6928 §2
         SlowStartThreshold = maxWindow;
     }
 
-    public int Window => (int)Math.Min(_cwnd, int.MaxValue);
+    /// <summary>The congestion window in bytes, never above the send buffer (RFC 9438 §5.8: no growth beyond what can be used).</summary>
+    public int Window => (int)Math.Min(_cwnd, _maxWindow);
     public int SlowStartThreshold { get; private set; }
     public bool InSlowStart => _cwnd < SlowStartThreshold;
 
     /// <summary>New data acknowledged outside loss recovery.</summary>
     public void OnAck(int ackedBytes, TimeSpan now, TimeSpan rtt)
     {
+        if (_cwnd >= _maxWindow) { _cwnd = _maxWindow; return; }
         if (InSlowStart)
         {
             _cwnd += Math.Min(ackedBytes, 2 * _mss); // RFC 5681 §3.1 with RFC 3465 L = 2

@@ -59,7 +59,7 @@ public sealed partial class TcpControlBlock
             AcknowledgeTo(ack, now, seg);
         }
         else if (ack == _sndUna && payloadLength == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0
-            && _sndMax > _sndUna && scaledWindow == _sndWnd)
+            && _sndNxt > _sndUna && _sndWnd != 0 && scaledWindow == _sndWnd)
         {
             OnDuplicateAck(now); // RFC 5681 §2 definition of a duplicate ACK
         }
@@ -161,7 +161,8 @@ public sealed partial class TcpControlBlock
         start = cursor;
         length = 0;
         if (cursor >= high) return false;
-        length = Math.Min(_scoreboard.NextSackedAfter(cursor, high) - cursor, _sndMss);
+        var dataEnd = _sndBufSeq + _sendBuffer.Count;
+        length = Math.Min(TcpSeqNumber.Min(_scoreboard.NextSackedAfter(cursor, high), dataEnd) - cursor, _sndMss);
         return length > 0;
     }
 

@@ -115,6 +115,14 @@ public sealed partial class TcpControlBlock
             // RFC 9293 §3.10.7.4 first check: ACK unacceptable segments unless they carry RST.
             if (rst) { _counters.OutOfWindowResets++; return; }
             _counters.OutOfWindowSegments++;
+            // A retransmission of data we already hold (our ACK was lost): echo its timestamp in the
+            // duplicate ACK, or the sender measures an RTT spanning the lost ACK and inflates its RTO.
+            // Only within one window below RCV.NXT, so a blind attacker cannot move TS.Recent.
+            if (_timestamps && seg.Options.Timestamps is TcpTimestamps old && seg.Sequence <= _lastAckSent
+                && _rcvNxt - seg.Sequence <= Math.Max(ReceiveWindow, _sndMss) && unchecked((int)(old.Value - _tsRecent)) >= 0)
+            {
+                _tsRecent = old.Value;
+            }
             // A retransmitted FIN in TIME-WAIT restarts the 2 MSL timer (RFC 9293 §3.10.7.4, eighth check).
             if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0) _closeDeadline = now + 2 * _settings.MaxSegmentLifetime;
             _ackNow = true;
@@ -123,6 +131,8 @@ public sealed partial class TcpControlBlock
         _lastReceived = now;
         ArmKeepAlive(now);
         _keepAliveProbesSent = 0;
+        // FIN-WAIT-2 only times out when the peer goes silent: a half-closed peer may still be sending.
+        if (State == TcpState.FinWait2) _closeDeadline = now + _settings.FinWait2Timeout;
 
         if (rst)
         {

@@ -57,7 +57,7 @@ public sealed partial class TcpControlBlock
                 if (_sndNxt == _iss) TransmitSyn(now, sink);
                 return;
             case TcpState.TimeWait:
-                if (_ackNow) Emit(now, sink, _sndNxt, TcpFlags.Ack, 0);
+                if (_ackNow) Emit(now, sink, _sndMax, TcpFlags.Ack, 0);
                 return;
         }
         TransmitData(now, sink);
@@ -67,7 +67,9 @@ public sealed partial class TcpControlBlock
             _sendKeepAlive = false;
             Emit(now, sink, _sndUna - 1, TcpFlags.Ack, 0);
         }
-        if (_ackNow) Emit(now, sink, _sndNxt, TcpFlags.Ack, 0);
+        // A pure ACK carries SND.MAX, not SND.NXT: while going back N after a timeout SND.NXT lies below
+        // the peer's RCV.NXT, and two peers doing that would answer each other's "old" ACKs forever.
+        if (_ackNow) Emit(now, sink, _sndMax, TcpFlags.Ack, 0);
     }
 
     private void QueueReset(TcpSeqNumber seq, TcpSeqNumber ack, TcpFlags flags)

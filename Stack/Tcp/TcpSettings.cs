@@ -46,8 +46,11 @@ public sealed record TcpSettings
     /// <summary>Maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293 §3.4.2).</summary>
     public TimeSpan MaxSegmentLifetime { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long FIN-WAIT-2 waits for the peer's FIN once we closed (resource bound).</summary>
-    public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long FIN-WAIT-2 may stay silent before the connection is dropped (a resource bound; the
+    /// timer restarts on every segment, so it exceeds the peer's longest retransmission interval).
+    /// </summary>
+    public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Idle time before keep-alive probes (RFC 9293 §3.8.4: off by default, at least 2 h).</summary>
     public TimeSpan? KeepAliveIdle { get; init; }

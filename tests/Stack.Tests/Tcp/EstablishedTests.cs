@@ -242,4 +242,27 @@ public class EstablishedTests
         Assert.Contains(partial, s => s.Seq == LocalIss + 2001 && s.Payload.Length == 1000);
         Assert.True(h.Tcb.InRecovery);
     }
+
+    [Fact]
+    public void Pure_ack_after_timeout_carries_snd_max_so_peers_cannot_ack_war()
+    {
+        var h = Established();
+        h.Deliver(h.Segment(window: 60000));
+        h.Tcb.Send(Bytes(3000));
+        h.Poll();
+        h.Advance(TimeSpan.FromSeconds(1)); // timeout: SND.NXT goes back to SND.UNA
+        var ack = Assert.Single(h.Deliver(h.Segment(ack: LocalIss + 1, window: 60000), Bytes(10)).Concat(h.Advance(TimeSpan.FromSeconds(0.1))));
+        Assert.Equal(LocalIss + 3001, ack.Seq);
+    }
+
+    [Fact]
+    public void Silly_window_override_sends_what_fits_after_the_persist_timeout()
+    {
+        var h = Established();
+        h.Deliver(h.Segment(window: 300)); // far below half the largest window seen (8000)
+        h.Tcb.Send(Bytes(3000));
+        Assert.Empty(h.Poll());
+        var forced = Assert.Single(h.Advance(TimeSpan.FromSeconds(1)));
+        Assert.Equal(300, forced.Payload.Length);
+    }
 }

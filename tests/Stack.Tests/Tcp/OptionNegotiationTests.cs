@@ -161,4 +161,16 @@ public class OptionNegotiationTests
         Assert.Equal([0u, 3u], retransmitted);
         Assert.Equal(1, h.Counters.FastRetransmits);
     }
+
+    [Fact]
+    public void Duplicate_retransmission_updates_the_echoed_timestamp()
+    {
+        var h = EstablishedWithOptions();
+        h.Options = new TcpOptions { Timestamps = new TcpTimestamps(600, 0) };
+        h.Deliver(h.Segment(), Bytes(100));
+        h.Deliver(h.Segment(), Bytes(100)); // our ACK was lost: the peer resends with a newer clock
+        h.Options = new TcpOptions { Timestamps = new TcpTimestamps(900, 0) };
+        var ack = h.Deliver(h.Segment(), Bytes(100)).Last();
+        Assert.Equal(900u, ack.Header.Options.Timestamps!.Value.EchoReply);
+    }
 }

@@ -55,10 +55,18 @@ internal sealed class SimulatedNetwork
 
     public int Sent, Dropped, Duplicated, Reordered;
 
+    /// <summary>Receives one line per packet sent (for debugging a failing seed).</summary>
+    public Action<string>? Trace { get; init; }
+
     private void Send(Packet packet)
     {
         Sent++;
-        if (_rng.NextDouble() < Loss) { Dropped++; return; }
+        bool drop = _rng.NextDouble() < Loss;
+        if (Trace is not null && TcpHeader.TryParse(packet.Bytes, out var h, out int offset) == TcpParseError.None)
+        {
+            Trace($"{Now.TotalSeconds:F3} {packet.Source}:{h.SourcePort} {h.Flags} seq={h.Sequence} ack={h.Acknowledgment} len={packet.Bytes.Length - offset} win={h.Window}{(drop ? " DROPPED" : "")}");
+        }
+        if (drop) { Dropped++; return; }
         Enqueue(packet);
         if (_rng.NextDouble() < Duplication) { Duplicated++; Enqueue(packet); }
     }
