@@ -27,11 +27,11 @@ public class BidirectionalTransferTests
                 SendBufferSize = 64 * 1024, ReceiveBufferSize = windowScaling ? 128 * 1024 : 60000, NoDelay = seed % 2 == 0,
             };
             double loss = 0.05 + (seed % 4) * 0.05;
-            var net = new SimulatedNetwork(seed, settings) { Loss = loss, Duplication = 0.05, Reordering = 0.2 };
+            var net = new TcpLinkSimulator(seed, settings) { Loss = loss, Duplication = 0.05, Reordering = 0.2 };
             var listener = net.B.Listen(80);
-            var up = SimulatedNetwork.Data(150_000 + seed * 37, seed);
-            var down = SimulatedNetwork.Data(90_000 + seed, seed + 1);
-            var client = net.A.Connect(SimulatedNetwork.AddressA, SimulatedNetwork.AddressB, 80, net.Now);
+            var up = TcpLinkSimulator.Data(150_000 + seed * 37, seed);
+            var down = TcpLinkSimulator.Data(90_000 + seed, seed + 1);
+            var client = net.A.Connect(TcpLinkSimulator.AddressA, TcpLinkSimulator.AddressB, 80, net.Now);
             TcpControlBlock? server = null;
             int sentUp = 0, sentDown = 0;
             var gotUp = new MemoryStream();

@@ -18,14 +18,14 @@ public class TransferTests
         public readonly IncrementalHash Hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     }
 
-    private static (SimulatedNetwork Net, Transfer T, byte[] Data, bool Done) Run(
+    private static (TcpLinkSimulator Net, Transfer T, byte[] Data, bool Done) Run(
         int bytes, int seed, double loss, double dup, double reorder, TcpSettings? settings = null, TimeSpan? limit = null)
     {
         settings ??= new TcpSettings { MinRto = TimeSpan.FromMilliseconds(200) };
-        var net = new SimulatedNetwork(seed, settings) { Loss = loss, Duplication = dup, Reordering = reorder };
+        var net = new TcpLinkSimulator(seed, settings) { Loss = loss, Duplication = dup, Reordering = reorder };
         var listener = net.B.Listen(Port);
-        var data = SimulatedNetwork.Data(bytes, seed);
-        var t = new Transfer { Client = net.A.Connect(SimulatedNetwork.AddressA, SimulatedNetwork.AddressB, Port, net.Now) };
+        var data = TcpLinkSimulator.Data(bytes, seed);
+        var t = new Transfer { Client = net.A.Connect(TcpLinkSimulator.AddressA, TcpLinkSimulator.AddressB, Port, net.Now) };
         var buffer = new byte[65536];
         void Pump()
         {

@@ -8,7 +8,7 @@ namespace Apps.Stack.Tests.Tcp;
 /// its checksum and parsed again on arrival. A seeded RNG decides loss, duplication and reordering
 /// (extra random delay), so every run is identical.
 /// </summary>
-internal sealed class SimulatedNetwork
+internal sealed class TcpLinkSimulator
 {
     public static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.0.0.1");
     public static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.0.0.2");
@@ -19,7 +19,7 @@ internal sealed class SimulatedNetwork
 
     private sealed record Packet(TcpEndpointTable To, Ipv4Address Source, Ipv4Address Destination, byte[] Bytes);
 
-    private sealed class LinkSink(SimulatedNetwork net, TcpEndpointTable to) : ITcpSegmentSink
+    private sealed class LinkSink(TcpLinkSimulator net, TcpEndpointTable to) : ITcpSegmentSink
     {
         public void Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
         {
@@ -31,7 +31,7 @@ internal sealed class SimulatedNetwork
         }
     }
 
-    public SimulatedNetwork(int seed, TcpSettings settings)
+    public TcpLinkSimulator(int seed, TcpSettings settings)
     {
         _rng = new Random(seed);
         A = new TcpEndpointTable(settings, b => _rng.NextBytes(b));
