@@ -60,6 +60,8 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         });
         if (options.Address is { } address)
             _loop.Post(now => Configure(address, now));
+        if (options.UseDhcp)
+            _loop.Post(StartDhcp);
     }
 
     /// <summary>Our MAC address.</summary>
@@ -171,9 +173,12 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
 
     private TimeSpan Poll(TimeSpan now)
     {
+        PollDhcp(now);
         if (_ip.NextDeadline() <= now)
             _ip.Poll(now);
-        return _ip.NextDeadline();
+        var next = _ip.NextDeadline();
+        var dhcp = DhcpDeadline();
+        return dhcp < next ? dhcp : next;
     }
 
     /// <summary>Stops the loop and disposes the interface.</summary>

@@ -56,6 +56,9 @@ internal sealed class StackLoop : IDisposable
     /// <summary>Time since the loop started, on the injected clock.</summary>
     public TimeSpan Now => _time.GetElapsedTime(_start);
 
+    /// <summary>The last exception a core threw on the loop (each is also counted as a drop).</summary>
+    public Exception? LastError { get; private set; }
+
     /// <summary>True when called on the loop thread.</summary>
     public bool IsLoopThread => Thread.CurrentThread == _thread;
 
@@ -138,6 +141,14 @@ internal sealed class StackLoop : IDisposable
                     item.Work!(now);
                 }
                 Rearm(_poll(Now));
+            }
+            catch (Exception e)
+            {
+                // A bug in a core must not take the process down with it: the packet or command is
+                // dropped, counted, and kept for diagnosis.
+                LastError = e;
+                _counters.CountDrop(DropReason.Malformed);
+                _armedFor = TimeSpan.MinValue;
             }
             finally
             {
