@@ -39,12 +39,17 @@ internal sealed class SimulatedNetwork : IDisposable
     /// <summary>Waits (in real time) for every loop to drain its queue.</summary>
     public async Task SettleAsync()
     {
-        for (int round = 0; round < 3; round++)
+        while (true)
         {
             foreach (var stack in _stacks)
                 Assert.True(stack.Loop.WaitIdle(TimeSpan.FromSeconds(10)), "a stack loop did not go idle");
             // Let thread-pool continuations of completed operations post their follow-up work.
             await Task.Delay(1);
+            bool idle = true;
+            foreach (var stack in _stacks)
+                idle &= stack.Loop.WaitIdle(TimeSpan.Zero);
+            if (idle)
+                return;
         }
     }
 

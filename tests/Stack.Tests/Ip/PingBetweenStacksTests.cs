@@ -98,12 +98,13 @@ public class PingBetweenStacksTests
         var a = net.AddStack("10.0.0.1/24", bad);
         var b = net.AddStack("10.0.0.2/24", bad);
 
+        // The timeout covers an ARP retry (1 s) when an ARP frame is the one lost.
         int answered = 0, lost = 0;
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < 12; i++)
         {
             try
             {
-                await net.RunAsync(a.PingAsync(B, TimeSpan.FromMilliseconds(100), dataLength: 3000), TimeSpan.FromMilliseconds(10));
+                await net.RunAsync(a.PingAsync(B, TimeSpan.FromMilliseconds(1500), dataLength: 3000), TimeSpan.FromMilliseconds(25));
                 answered++;
             }
             catch (TimeoutException)
@@ -112,8 +113,8 @@ public class PingBetweenStacksTests
             }
         }
 
-        Assert.Equal(20, answered + lost);
-        Assert.True(answered is >= 5 and < 20, $"{answered} answered; a: {a.Counters}; b: {b.Counters}");
+        Assert.Equal(12, answered + lost);
+        Assert.True(answered is >= 3 and < 12, $"{answered} answered; a: {a.Counters}; b: {b.Counters}");
         Assert.True(net.Switch.Dropped > 0);
     }
 }
