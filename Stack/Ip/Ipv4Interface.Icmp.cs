@@ -10,7 +10,7 @@ internal sealed partial class Ipv4Interface
     public const int MaxIcmpErrorsPerSecond = 100;
 
     private byte[]? _scratch;
-    private TimeSpan _icmpWindowStart = TimeSpan.MinValue;
+    private TimeSpan _icmpWindowStart = TimeSpan.FromSeconds(-1);
     private int _icmpErrorsInWindow;
 
     /// <summary>Called for every echo reply: source, identifier, sequence, data, now.</summary>
