@@ -55,6 +55,7 @@ public sealed partial class TcpControlBlock
         {
             AcknowledgeTo(seg.Acknowledgment, now, seg);
             State = TcpState.Established;
+            _closeDeadline = null; // the connect timeout
             _sndWl1 = seg.Sequence;
             _sndWl2 = seg.Acknowledgment;
             Raise(TcpEvents.Established);
@@ -172,6 +173,7 @@ public sealed partial class TcpControlBlock
                 return;
             }
             State = _finQueued ? TcpState.FinWait1 : TcpState.Established;
+            _closeDeadline = null; // the connect timeout of a simultaneous open
             _sndWnd = seg.Window << _sndScale;
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = seg.Sequence;

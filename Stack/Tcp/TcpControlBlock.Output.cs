@@ -84,6 +84,7 @@ public sealed partial class TcpControlBlock
         {
             _closeDeadline = null;
             if (State is TcpState.TimeWait or TcpState.FinWait2) EnterClosed(TcpError.None);
+            if (State is TcpState.SynSent or TcpState.SynReceived) EnterClosed(TcpError.TimedOut); // connect timeout
             return;
         }
         if (_rtoDeadline <= now) OnRetransmitTimeout(now);

@@ -71,11 +71,16 @@ public sealed partial class TcpControlBlock
         _recover = iss;
     }
 
-    /// <summary>Starts an active open (RFC 9293 §3.10.1): the SYN goes out on the next <see cref="Poll"/>.</summary>
-    public static TcpControlBlock Connect(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, TimeSpan now)
+    /// <summary>
+    /// Starts an active open (RFC 9293 §3.10.1): the SYN goes out on the next <see cref="Poll"/>. With a
+    /// connect timeout the attempt ends in <see cref="TcpError.TimedOut"/> if not established by then;
+    /// without, only the SYN retries bound it.
+    /// </summary>
+    public static TcpControlBlock Connect(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, TimeSpan now, TimeSpan? connectTimeout = null)
     {
         var tcb = new TcpControlBlock(settings, counters, tuple, iss, passive: false) { State = TcpState.SynSent };
         tcb._lastReceived = now;
+        if (connectTimeout is TimeSpan limit) tcb._closeDeadline = now + limit;
         counters.ConnectionsOpened++;
         return tcb;
     }
@@ -127,7 +132,8 @@ public sealed partial class TcpControlBlock
     internal TcpSeqNumber RcvNxt => _rcvNxt;
     internal bool InRecovery => _inRecovery;
 
-    private bool CanSend => !_finQueued && State is TcpState.SynSent or TcpState.SynReceived or TcpState.Established or TcpState.CloseWait;
+    /// <summary>True while <see cref="Send"/> may be called (not closed for sending, not ended).</summary>
+    public bool CanSend => !_finQueued && State is TcpState.SynSent or TcpState.SynReceived or TcpState.Established or TcpState.CloseWait;
 
     /// <summary>Queues bytes to send; returns how many fit in the send buffer (possibly 0).</summary>
     /// <exception cref="InvalidOperationException">The connection was closed for sending (API misuse).</exception>

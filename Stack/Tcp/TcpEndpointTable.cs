@@ -56,13 +56,13 @@ public sealed class TcpEndpointTable
 
     /// <summary>Starts an active open from <paramref name="localAddress"/> (an ephemeral port unless given).</summary>
     /// <exception cref="InvalidOperationException">Every ephemeral port toward that peer is in use.</exception>
-    public TcpControlBlock Connect(Ipv4Address localAddress, Ipv4Address remoteAddress, ushort remotePort, TimeSpan now, ushort localPort = 0)
+    public TcpControlBlock Connect(Ipv4Address localAddress, Ipv4Address remoteAddress, ushort remotePort, TimeSpan now, ushort localPort = 0, TimeSpan? connectTimeout = null)
     {
         var tuple = localPort != 0
             ? new TcpTuple(localAddress, localPort, remoteAddress, remotePort)
             : AllocateEphemeral(localAddress, remoteAddress, remotePort);
         if (_connections.ContainsKey(tuple)) throw new InvalidOperationException($"a TCP connection {tuple} already exists");
-        var tcb = TcpControlBlock.Connect(Settings, Counters, tuple, _isn.Next(tuple, now), now);
+        var tcb = TcpControlBlock.Connect(Settings, Counters, tuple, _isn.Next(tuple, now), now, connectTimeout);
         _connections.Add(tuple, tcb);
         return tcb;
     }
@@ -82,10 +82,13 @@ public sealed class TcpEndpointTable
         throw new InvalidOperationException($"no free ephemeral TCP port toward {remote}:{remotePort}; close some connections");
     }
 
-    /// <summary>Verifies, parses and dispatches a raw TCP segment carried in an IPv4 datagram.</summary>
-    public void ReceiveSegment(Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> segment, TimeSpan now)
+    /// <summary>
+    /// Verifies (unless the IP layer already did: <c>checksumVerified</c>), parses and dispatches a raw
+    /// TCP segment carried in an IPv4 datagram.
+    /// </summary>
+    public void ReceiveSegment(Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> segment, TimeSpan now, bool checksumVerified = false)
     {
-        if (!TcpHeader.VerifyChecksum(segment, source, destination))
+        if (!checksumVerified && !TcpHeader.VerifyChecksum(segment, source, destination))
         {
             Counters.BadChecksum++;
             return;
