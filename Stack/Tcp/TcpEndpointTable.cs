@@ -1,0 +1,190 @@
+using Apps.Stack.Wire;
+
+namespace Apps.Stack.Tcp;
+
+// Demultiplexing (RFC 9293 §3.10.7.1-2): segments go to the connection matching their 4-tuple,
+// else to a listener on the destination port, else they earn a RST (never in reply to a RST).
+// Ephemeral ports follow RFC 6056 §3.3.1 (random start, linear probe) over 49152-65535 (RFC 6335).
+
+/// <summary>
+/// The sans-IO TCP endpoint table of one stack: listeners, connections by 4-tuple, resets for
+/// closed ports, ISN generation and ephemeral ports. Driven by <see cref="ReceiveSegment"/>,
+/// <see cref="Poll"/> and <see cref="PollAt"/>.
+/// </summary>
+public sealed class TcpEndpointTable
+{
+    public const ushort EphemeralFirst = 49152;
+    public const ushort EphemeralLast = 65535;
+    private const int MaxPendingResets = 64;
+
+    private readonly Dictionary<TcpTuple, TcpControlBlock> _connections = [];
+    private readonly Dictionary<ushort, TcpListenQueue> _listeners = [];
+    private readonly Queue<(TcpTuple Tuple, TcpHeader Header)> _resets = new();
+    private readonly List<TcpTuple> _closed = [];
+    private readonly TcpIsnGenerator _isn;
+    private readonly Action<Span<byte>> _random;
+
+    /// <param name="settings">Applied to every connection.</param>
+    /// <param name="random">Fills a span with unpredictable bytes (the injected randomness source).</param>
+    /// <param name="counters">Shared counters; a new set when null.</param>
+    public TcpEndpointTable(TcpSettings settings, Action<Span<byte>> random, TcpCounters? counters = null)
+    {
+        Settings = settings;
+        Counters = counters ?? new TcpCounters();
+        _random = random;
+        Span<byte> secret = stackalloc byte[32];
+        random(secret);
+        _isn = new TcpIsnGenerator(secret);
+    }
+
+    public TcpSettings Settings { get; }
+    public TcpCounters Counters { get; }
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Opens a listener on <paramref name="port"/> (any local address).</summary>
+    /// <exception cref="InvalidOperationException">The port already has a listener.</exception>
+    public TcpListenQueue Listen(ushort port, int backlog = 128, int synQueueLimit = 256)
+    {
+        if (_listeners.ContainsKey(port)) throw new InvalidOperationException($"TCP port {port} already has a listener; stop it first or pick another port");
+        var listener = new TcpListenQueue(port, Math.Max(backlog, 1), Math.Max(synQueueLimit, 1));
+        _listeners.Add(port, listener);
+        return listener;
+    }
+
+    /// <summary>Stops listening; connections already accepted are unaffected.</summary>
+    public void StopListening(ushort port) => _listeners.Remove(port);
+
+    /// <summary>Starts an active open from <paramref name="localAddress"/> (an ephemeral port unless given).</summary>
+    /// <exception cref="InvalidOperationException">Every ephemeral port toward that peer is in use.</exception>
+    public TcpControlBlock Connect(Ipv4Address localAddress, Ipv4Address remoteAddress, ushort remotePort, TimeSpan now, ushort localPort = 0, TimeSpan? connectTimeout = null)
+    {
+        var tuple = localPort != 0
+            ? new TcpTuple(localAddress, localPort, remoteAddress, remotePort)
+            : AllocateEphemeral(localAddress, remoteAddress, remotePort);
+        if (_connections.ContainsKey(tuple)) throw new InvalidOperationException($"a TCP connection {tuple} already exists");
+        var tcb = TcpControlBlock.Connect(Settings, Counters, tuple, _isn.Next(tuple, now), now, connectTimeout);
+        _connections.Add(tuple, tcb);
+        return tcb;
+    }
+
+    private TcpTuple AllocateEphemeral(Ipv4Address local, Ipv4Address remote, ushort remotePort)
+    {
+        Span<byte> r = stackalloc byte[2];
+        _random(r);
+        const int count = EphemeralLast - EphemeralFirst + 1;
+        int start = (r[0] << 8 | r[1]) % count;
+        for (int i = 0; i < count; i++)
+        {
+            var port = (ushort)(EphemeralFirst + (start + i) % count);
+            var tuple = new TcpTuple(local, port, remote, remotePort);
+            if (!_listeners.ContainsKey(port) && !_connections.ContainsKey(tuple)) return tuple;
+        }
+        throw new InvalidOperationException($"no free ephemeral TCP port toward {remote}:{remotePort}; close some connections");
+    }
+
+    /// <summary>
+    /// Verifies (unless the IP layer already did: <c>checksumVerified</c>), parses and dispatches a raw
+    /// TCP segment carried in an IPv4 datagram.
+    /// </summary>
+    public void ReceiveSegment(Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> segment, TimeSpan now, bool checksumVerified = false)
+    {
+        if (!checksumVerified && !TcpHeader.VerifyChecksum(segment, source, destination))
+        {
+            Counters.BadChecksum++;
+            return;
+        }
+        if (TcpHeader.TryParse(segment, out var header, out int offset) != TcpParseError.None)
+        {
+            Counters.Malformed++;
+            return;
+        }
+        Receive(source, destination, header, segment[offset..], now);
+    }
+
+    /// <summary>Dispatches a parsed segment.</summary>
+    public void Receive(Ipv4Address source, Ipv4Address destination, in TcpHeader header, ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        var tuple = new TcpTuple(destination, header.DestinationPort, source, header.SourcePort);
+        if (_connections.TryGetValue(tuple, out var tcb) && tcb.State != TcpState.Closed)
+        {
+            tcb.Receive(header, payload, now);
+            return;
+        }
+        var flags = header.Flags;
+        if ((flags & TcpFlags.Rst) != 0) return; // RFC 9293 §3.10.7.1/2: never answer a RST
+        if (_listeners.TryGetValue(header.DestinationPort, out var listener) && (flags & TcpFlags.Ack) == 0)
+        {
+            if ((flags & TcpFlags.Syn) != 0) Admit(listener, tuple, header, now);
+            return;
+        }
+        Counters.SegmentsReceived++;
+        // RFC 9293 §3.10.7.1 (closed port) and §3.10.7.2 (ACK to a listener).
+        int segLen = payload.Length + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+        var reset = (flags & TcpFlags.Ack) != 0
+            ? new TcpHeader(header.DestinationPort, header.SourcePort, header.Acknowledgment, default, TcpFlags.Rst, 0)
+            : new TcpHeader(header.DestinationPort, header.SourcePort, default, header.Sequence + segLen, TcpFlags.Rst | TcpFlags.Ack, 0);
+        if (_resets.Count >= MaxPendingResets)
+        {
+            Counters.ResetsSuppressed++;
+            return;
+        }
+        _resets.Enqueue((tuple, reset));
+    }
+
+    private void Admit(TcpListenQueue listener, TcpTuple tuple, in TcpHeader syn, TimeSpan now)
+    {
+        Counters.SegmentsReceived++;
+        if (listener.BacklogFull)
+        {
+            Counters.ListenOverflows++;
+            return;
+        }
+        if (listener.EvictIfFull() is { } evicted)
+        {
+            _connections.Remove(evicted.Tuple);
+            Counters.SynQueueEvictions++;
+        }
+        _connections.Remove(tuple); // a CLOSED leftover with the same tuple
+        var tcb = TcpControlBlock.Accept(Settings, Counters, tuple, _isn.Next(tuple, now), syn, now);
+        _connections.Add(tuple, tcb);
+        listener.AddHalfOpen(tcb);
+        Counters.ConnectionsAccepted++;
+    }
+
+    /// <summary>Earliest time <see cref="Poll"/> must run: <see cref="TimeSpan.Zero"/> for now, null for never.</summary>
+    public TimeSpan? PollAt
+    {
+        get
+        {
+            if (_resets.Count > 0) return TimeSpan.Zero;
+            TimeSpan? at = null;
+            foreach (var tcb in _connections.Values)
+            {
+                if (tcb.PollAt is TimeSpan t && (at is null || t < at)) at = t;
+            }
+            return at;
+        }
+    }
+
+    /// <summary>Sends pending resets, polls every connection that is due, and retires closed ones.</summary>
+    public void Poll(TimeSpan now, ITcpSegmentSink sink)
+    {
+        while (_resets.TryDequeue(out var r))
+        {
+            sink.Transmit(r.Tuple, r.Header, default);
+            Counters.SegmentsSent++;
+            Counters.ResetsSent++;
+        }
+        foreach (var (tuple, tcb) in _connections)
+        {
+            if (tcb.PollAt is TimeSpan t && t <= now) tcb.Poll(now, sink);
+            if (tcb.State == TcpState.Closed) _closed.Add(tuple);
+        }
+        foreach (var listener in _listeners.Values) listener.Promote();
+        foreach (var tuple in _closed) _connections.Remove(tuple);
+        _closed.Clear();
+    }
+
+    /// <summary>The connection for <paramref name="tuple"/>, if any.</summary>
+    public TcpControlBlock? Find(in TcpTuple tuple) => _connections.GetValueOrDefault(tuple);
+}

@@ -1,0 +1,174 @@
+using Apps.Stack.Tcp;
+using Apps.Stack.Wire;
+
+namespace Apps.Stack.Tests.Tcp;
+
+/// <summary>Listeners, demultiplexing, resets for closed ports (RFC 9293 §3.10.7.1-2), SYN floods, ports.</summary>
+public class EndpointTableTests
+{
+    private static readonly Ipv4Address Us = Ipv4Address.Parse("10.0.0.1");
+    private static readonly Ipv4Address Them = Ipv4Address.Parse("10.0.0.2");
+    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(10);
+
+    private static TcpEndpointTable Table(int seed = 1) => new(new TcpSettings(), b => new Random(seed).NextBytes(b));
+
+    private static TcpHeader Syn(ushort srcPort, uint seq = 100, ushort dstPort = 80) =>
+        new(srcPort, dstPort, new TcpSeqNumber(seq), default, TcpFlags.Syn, 65535, new TcpOptions { MaxSegmentSize = 1460 });
+
+    private static List<SentSegment> Poll(TcpEndpointTable table, TimeSpan now)
+    {
+        var sink = new CapturingSink();
+        table.Poll(now, sink);
+        return sink.Segments;
+    }
+
+    [Fact]
+    public void Syn_to_listener_gets_syn_ack_and_handshake_completes_into_accept_queue()
+    {
+        var table = Table();
+        var listener = table.Listen(80);
+        table.Receive(Them, Us, Syn(40000), default, T0);
+        var synAck = Assert.Single(Poll(table, T0));
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        Assert.Equal(101u, synAck.Ack);
+        Assert.Null(listener.TryAccept());
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), synAck.Header.Sequence + 1, TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        var tcb = listener.TryAccept();
+        Assert.NotNull(tcb);
+        Assert.Equal(TcpState.Established, tcb.State);
+        Assert.Equal(new TcpTuple(Us, 80, Them, 40000), tcb.Tuple);
+    }
+
+    [Fact]
+    public void Syn_to_closed_port_is_answered_with_rst_ack()
+    {
+        var table = Table();
+        table.Receive(Them, Us, Syn(40000, seq: 7, dstPort: 81), default, T0);
+        var rst = Assert.Single(Poll(table, T0));
+        Assert.Equal(TcpFlags.Rst | TcpFlags.Ack, rst.Flags);
+        Assert.Equal(0u, rst.Seq);
+        Assert.Equal(8u, rst.Ack); // SEG.SEQ + SEG.LEN, the SYN counting one
+        Assert.Equal(new TcpTuple(Us, 81, Them, 40000), rst.Tuple);
+    }
+
+    [Fact]
+    public void Ack_to_closed_port_is_answered_with_rst_at_its_ack_number()
+    {
+        var table = Table();
+        table.Receive(Them, Us, new TcpHeader(40000, 81, new TcpSeqNumber(7), new TcpSeqNumber(999), TcpFlags.Ack, 100), new byte[10], T0);
+        var rst = Assert.Single(Poll(table, T0));
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(999u, rst.Seq);
+    }
+
+    [Fact]
+    public void Ack_to_listener_without_connection_is_reset()
+    {
+        var table = Table();
+        table.Listen(80);
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(7), new TcpSeqNumber(55), TcpFlags.Ack, 100), default, T0);
+        Assert.Equal(TcpFlags.Rst, Assert.Single(Poll(table, T0)).Flags);
+    }
+
+    [Fact]
+    public void Rst_is_never_answered()
+    {
+        var table = Table();
+        table.Listen(80);
+        table.Receive(Them, Us, new TcpHeader(40000, 81, new TcpSeqNumber(7), default, TcpFlags.Rst, 0), default, T0);
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(7), default, TcpFlags.Rst, 0), default, T0);
+        Assert.Empty(Poll(table, T0));
+    }
+
+    [Fact]
+    public void Syn_flood_is_bounded_by_evicting_oldest_half_open_and_real_client_still_connects()
+    {
+        var table = Table();
+        var listener = table.Listen(80, backlog: 8, synQueueLimit: 32);
+        var rng = new Random(3);
+        for (int i = 0; i < 5000; i++)
+        {
+            var spoofed = new Ipv4Address((uint)rng.Next());
+            table.Receive(spoofed, Us, Syn((ushort)rng.Next(1024, 65535), (uint)rng.Next()), default, T0);
+        }
+        Poll(table, T0);
+        Assert.Equal(32, listener.HalfOpenCount);
+        Assert.Equal(32, table.ConnectionCount);
+        Assert.Equal(5000 - 32, table.Counters.SynQueueEvictions);
+
+        table.Receive(Them, Us, Syn(40000), default, T0);
+        var synAck = Poll(table, T0).Single(s => s.Tuple.RemoteAddress == Them);
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), synAck.Header.Sequence + 1, TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        Assert.NotNull(listener.TryAccept());
+    }
+
+    [Fact]
+    public void Half_open_connections_expire_after_syn_ack_retries()
+    {
+        var table = Table();
+        var listener = table.Listen(80);
+        table.Receive(Them, Us, Syn(40000), default, T0);
+        var now = T0;
+        for (int i = 0; i < 200 && table.PollAt is TimeSpan at; i++)
+        {
+            now = at > now ? at : now;
+            Poll(table, now);
+        }
+        Assert.Equal(0, table.ConnectionCount);
+        Assert.Equal(0, listener.HalfOpenCount);
+    }
+
+    [Fact]
+    public void Full_backlog_drops_new_syns_and_counts_them()
+    {
+        var table = Table();
+        var listener = table.Listen(80, backlog: 1);
+        for (ushort port = 40000; port < 40001; port++)
+        {
+            table.Receive(Them, Us, Syn(port), default, T0);
+            var synAck = Poll(table, T0).Single();
+            table.Receive(Them, Us, new TcpHeader(port, 80, new TcpSeqNumber(101), synAck.Header.Sequence + 1, TcpFlags.Ack, 65535), default, T0);
+            Poll(table, T0);
+        }
+        Assert.Equal(1, listener.ReadyCount);
+        table.Receive(Them, Us, Syn(40005), default, T0);
+        Assert.Empty(Poll(table, T0));
+        Assert.Equal(1, table.Counters.ListenOverflows);
+    }
+
+    [Fact]
+    public void Ephemeral_ports_are_unique_and_in_range()
+    {
+        var table = Table();
+        var ports = new HashSet<ushort>();
+        for (int i = 0; i < 1000; i++)
+        {
+            var tcb = table.Connect(Us, Them, 443, T0);
+            Assert.InRange(tcb.Tuple.LocalPort, TcpEndpointTable.EphemeralFirst, TcpEndpointTable.EphemeralLast);
+            Assert.True(ports.Add(tcb.Tuple.LocalPort));
+        }
+    }
+
+    [Fact]
+    public void Initial_sequence_numbers_differ_per_tuple_and_advance_with_the_clock()
+    {
+        var table = Table();
+        var a = table.Connect(Us, Them, 443, T0, localPort: 50000).InitialSendSequence;
+        var b = table.Connect(Us, Them, 443, T0, localPort: 50001).InitialSendSequence;
+        Assert.NotEqual(a, b);
+        var isn = new TcpIsnGenerator(new byte[16]);
+        var tuple = new TcpTuple(Us, 1, Them, 2);
+        // RFC 6528: same tuple, 4 µs later, one more.
+        Assert.Equal(1, isn.Next(tuple, T0 + TimeSpan.FromTicks(40)) - isn.Next(tuple, T0));
+    }
+
+    [Fact]
+    public void Duplicate_listener_is_api_misuse()
+    {
+        var table = Table();
+        table.Listen(80);
+        Assert.Throws<InvalidOperationException>(() => table.Listen(80));
+    }
+}

@@ -1,0 +1,160 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Apps.Stack.Netif;
+using Apps.Stack.Tcp;
+using Apps.Stack.Wire;
+
+namespace Apps.Stack.Tests.Tcp;
+
+/// <summary>
+/// TCP through whole <see cref="NetworkStack"/>s (Ethernet, ARP, IPv4) on the in-memory switch, used
+/// through the application API: pipes, streams, listeners; virtual time throughout.
+/// </summary>
+public class TcpOverNetworkStackTests
+{
+    private static readonly Ipv4Address A = Ipv4Address.Parse("10.0.0.1");
+    private static readonly Ipv4Address B = Ipv4Address.Parse("10.0.0.2");
+
+    private static async Task<(NetworkStack A, NetworkStack B)> Stacks(SimulatedNetwork net, LinkImpairments? impairments = null, TcpSettings? settings = null)
+    {
+        var a = net.AddStack("10.0.0.1/24", impairments);
+        var b = net.AddStack("10.0.0.2/24", impairments);
+        settings ??= new TcpSettings { MinRto = TimeSpan.FromMilliseconds(200) };
+        var ra = new Random(1);
+        var rb = new Random(2);
+        await a.UseTcpAsync(settings, bytes => ra.NextBytes(bytes));
+        await b.UseTcpAsync(settings, bytes => rb.NextBytes(bytes));
+        return (a, b);
+    }
+
+    private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
+    {
+        var all = new MemoryStream();
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            foreach (var segment in result.Buffer) all.Write(segment.Span);
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted) break;
+        }
+        await reader.CompleteAsync();
+        return all.ToArray();
+    }
+
+    [Fact]
+    public async Task Client_and_server_exchange_data_and_close_gracefully()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
+        var server = await net.RunAsync(accept);
+        Assert.Equal(8080, client.RemoteEndPoint.Port);
+        Assert.Equal(client.LocalEndPoint, server.RemoteEndPoint);
+
+        await client.Output.WriteAsync("hello, stack"u8.ToArray());
+        await client.Output.CompleteAsync();
+        var request = await net.RunAsync(ReadToEndAsync(server.Input));
+        Assert.Equal("hello, stack"u8.ToArray(), request);
+
+        await server.Output.WriteAsync("HELLO"u8.ToArray());
+        await server.Output.CompleteAsync();
+        var reply = await net.RunAsync(ReadToEndAsync(client.Input));
+        Assert.Equal("HELLO"u8.ToArray(), reply);
+        Assert.Equal(0, a.TcpCounters()!.ResetsSent + b.TcpCounters()!.ResetsSent);
+    }
+
+    [Fact]
+    public async Task Connect_to_a_closed_port_is_refused()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(a.ConnectTcpAsync(B, 9)));
+        Assert.Equal(TcpError.ConnectionRefused, e.Error);
+        Assert.Contains("10.0.0.2:9", e.Message);
+    }
+
+    [Fact]
+    public async Task Connect_to_an_absent_host_times_out()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() =>
+            net.RunAsync(a.ConnectTcpAsync(Ipv4Address.Parse("10.0.0.99"), 80, TimeSpan.FromSeconds(3)), step: TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(TcpError.TimedOut, e.Error);
+    }
+
+    [Fact]
+    public async Task Megabyte_crosses_a_lossy_reordering_duplicating_link_intact()
+    {
+        using var net = new SimulatedNetwork(seed: 5);
+        var impaired = new LinkImpairments
+        {
+            Loss = 0.05, Duplication = 0.02, Reordering = 0.05, Delay = TimeSpan.FromMilliseconds(1),
+        };
+        var (a, b) = await Stacks(net, impaired);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080), step: TimeSpan.FromMilliseconds(5), limit: TimeSpan.FromMinutes(5));
+        var server = await net.RunAsync(accept);
+
+        var data = new byte[1 << 20];
+        new Random(9).NextBytes(data);
+        var write = Task.Run(async () =>
+        {
+            await client.Output.WriteAsync(data);
+            await client.Output.CompleteAsync();
+        });
+        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5), limit: TimeSpan.FromMinutes(10));
+        await write;
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
+        Assert.True(a.TcpCounters()!.Retransmissions > 0);
+    }
+
+    [Fact]
+    public async Task Stream_adapter_reads_and_writes()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(7);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = (await net.RunAsync(a.ConnectTcpAsync(B, 7))).AsStream();
+        var server = (await net.RunAsync(accept)).AsStream();
+
+        await client.WriteAsync("ping"u8.ToArray());
+        await client.FlushAsync();
+        var buffer = new byte[16];
+        int n = await net.RunAsync(server.ReadAsync(buffer).AsTask());
+        Assert.Equal("ping"u8.ToArray(), buffer[..n]);
+        await server.DisposeAsync();
+        Assert.Equal(0, await net.RunAsync(client.ReadAsync(buffer).AsTask()));
+    }
+
+    [Fact]
+    public async Task Abort_resets_the_peer()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
+        var server = await net.RunAsync(accept);
+
+        client.Abort();
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+        Assert.Equal(TcpError.ConnectionReset, e.Error);
+    }
+
+    [Fact]
+    public async Task Second_listener_on_a_port_is_refused_and_disposed_listener_stops_accepting()
+    {
+        using var net = new SimulatedNetwork();
+        var (_, b) = await Stacks(net);
+        var listener = await b.ListenTcpAsync(8080);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => b.ListenTcpAsync(8080));
+        listener.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => listener.AcceptAsync().AsTask());
+    }
+}
