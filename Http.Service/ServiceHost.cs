@@ -2,6 +2,8 @@ using System.IO.Compression;
 using System.Net;
 using Apps.Conduit;
 using Apps.Conduit.Kestrel;
+using Apps.Conduit.Transports;
+using Microsoft.AspNetCore.Connections;
 using Apps.Tls.Engine;
 using Apps.Tls.Entropy.Sources;
 using Microsoft.AspNetCore.Builder;
@@ -33,7 +35,7 @@ internal static class ServiceHost
         var identity = ServiceIdentity.Load(settings.CertificatePath, settings.KeyPath, settings.DataDirectory, random, TimeProvider.System.GetUtcNow());
 
         var tally = new TlsTally();
-        var transport = "host sockets";
+        await using var transport = new HostSocketTransport();
         var tls = new EngineTlsServerSettings
         {
             Options = new TlsServerOptions
@@ -44,9 +46,9 @@ internal static class ServiceHost
                 SessionCache = new TlsSessionCache(),
             },
             Tally = tally,
-            TransportName = "host",
+            TransportName = transport.Name,
         };
-        var status = new ServiceStatus(TimeProvider.System.GetUtcNow(), transport, identity, tally, entropy);
+        var status = new ServiceStatus(TimeProvider.System.GetUtcNow(), "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -66,6 +68,7 @@ internal static class ServiceHost
         });
         builder.Services.Configure<BrotliCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
         builder.Services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Fastest);
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new ConduitConnectionListenerFactory(transport));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var tlsLogger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Apps.Conduit");
@@ -78,7 +81,7 @@ internal static class ServiceHost
             kestrel.Limits.MaxConcurrentConnections = 10_000;
             foreach (var endPoint in settings.Listen)
             {
-                kestrel.Listen(endPoint, listen =>
+                kestrel.Listen(new ConduitListenEndPoint(endPoint), listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
                     listen.UseEngineTls(tls, tlsLogger);
@@ -89,7 +92,7 @@ internal static class ServiceHost
             {
                 foreach (var address in settings.Listen.Select(e => e.Address).Distinct())
                 {
-                    kestrel.Listen(new IPEndPoint(address, httpPort), listen => listen.Protocols = HttpProtocols.Http1);
+                    kestrel.Listen(new ConduitListenEndPoint(new IPEndPoint(address, httpPort)), listen => listen.Protocols = HttpProtocols.Http1);
                 }
             }
         });
@@ -123,6 +126,8 @@ internal static class ServiceHost
         await app.WaitForShutdownAsync();
         return 0;
     }
+
+    private static string DescribeTransport(string name) => name == "host" ? "host sockets" : "our TCP/IP stack on " + name;
 
     private static List<IPEndPoint> BoundHttpsEndPoints(WebApplication app, ServiceSettings settings)
     {

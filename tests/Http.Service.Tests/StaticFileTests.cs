@@ -172,7 +172,7 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
 
         Assert.Contains(System.Net.WebUtility.HtmlEncode(Service.Fingerprint).Replace("+", "&#x2B;"), result.Output);
         Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
-        Assert.Contains("<td id=\"transport\">host sockets</td>", result.Output);
+        Assert.Contains("<td id=\"transport\">conduit over host sockets</td>", result.Output);
         Assert.Matches("<tr><td>os</td><td>Active</td>", result.Output);
     }
 }
