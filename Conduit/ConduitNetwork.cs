@@ -79,6 +79,31 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
         return await SecureAsync(plain, serverName, port, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Server side of STARTTLS: runs the server handshake over an open plain connection.</summary>
+    /// <exception cref="ConduitException">The handshake failed or timed out.</exception>
+    public async Task<ConduitConnection> AcceptTlsAsync(ConduitConnection plain, TlsServerOptions tls, CancellationToken cancellationToken = default)
+    {
+        using var activity = ConduitTelemetry.Source.StartActivity("conduit.tls.accept", ActivityKind.Server);
+        activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
+        activity?.SetTag("transport", plain.Transport);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.HandshakeTimeout);
+        try
+        {
+            var secured = await TlsConnection.AcceptAsync(plain, tls, options.Time, deadline.Token).ConfigureAwait(false);
+            ConduitTelemetry.TagTls(activity, secured.Connection);
+            ConduitTelemetry.Handshakes.Add(1);
+            return plain.WithTls(secured);
+        }
+        catch (Exception e) when (e is TlsException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            ConduitTelemetry.HandshakeFailures.Add(1);
+            await plain.DisposeAsync().ConfigureAwait(false);
+            throw new ConduitException($"TLS handshake with {plain.RemoteEndPoint} failed: {e.Message}", e);
+        }
+    }
+
     /// <summary>Listens; with <paramref name="tls"/> every accepted connection is a TLS server connection.</summary>
     public async Task<ConduitListener> ListenAsync(IPEndPoint local, TlsServerOptions? tls = null, CancellationToken cancellationToken = default)
     {
