@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Apps.Conduit.Transports;
 using Apps.Tls.Credentials;
 using Apps.Tls.Entropy;
 using Apps.Tls.Entropy.Storage;
@@ -21,7 +22,7 @@ public static class Program
         var httpPort = new Option<int?>("--http-port") { Description = "Also listen for plain HTTP on PORT and redirect it to HTTPS" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (certificate, entropy seed); default $APPS_DATA_DIR or $XDG_DATA_HOME/apps" };
         var trace = new Option<string?>("--trace") { Description = "Write the spans of all layers to FILE as Chrome trace-event JSON (Perfetto)" };
-        var stack = new Option<string>("--stack") { Description = "Network stack: host (the default)", DefaultValueFactory = _ => "host" };
+        var stack = new Option<string>("--stack") { Description = "host (the default), or tap:NAME,ip=ADDR/PREFIX[,gw=ADDR] for our own TCP/IP stack on a TAP device", DefaultValueFactory = _ => "host" };
 
         var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, listen, httpPort, dataDir, trace, stack };
         command.SetAction(async (result, _) =>
@@ -43,10 +44,9 @@ public static class Program
                 endPoints.Add(ServiceSettings.DefaultListen);
             }
 
-            var stackName = result.GetValue(stack) ?? "host";
-            if (stackName != "host")
+            if (!TransportSpec.TryParse(result.GetValue(stack), out var stackSpec, out var stackError))
             {
-                await Console.Error.WriteLineAsync($"--stack '{stackName}' is not available in this build; use --stack host");
+                await Console.Error.WriteLineAsync(stackError);
                 return 2;
             }
 
@@ -58,12 +58,17 @@ public static class Program
             }
 
             var settings = new ServiceSettings(endPoints, rootDir?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName,
-                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackName);
+                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec);
             try
             {
                 return await ServiceHost.RunAsync(settings, Console.Out);
             }
             catch (TlsCredentialException e)
+            {
+                await Console.Error.WriteLineAsync($"https: {e.Message}");
+                return 1;
+            }
+            catch (ConduitException e)
             {
                 await Console.Error.WriteLineAsync($"https: {e.Message}");
                 return 1;

@@ -5,6 +5,7 @@ using Apps.Conduit.Kestrel;
 using Apps.Conduit.Transports;
 using Microsoft.AspNetCore.Connections;
 using Apps.Tls.Engine;
+using Apps.Tls.Entropy;
 using Apps.Tls.Entropy.Sources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -35,7 +36,7 @@ internal static class ServiceHost
         var identity = ServiceIdentity.Load(settings.CertificatePath, settings.KeyPath, settings.DataDirectory, random, TimeProvider.System.GetUtcNow());
 
         var tally = new TlsTally();
-        await using var transport = new HostSocketTransport();
+        await using var transport = await OpenTransportAsync(settings.Stack, entropy, loggers);
         var tls = new EngineTlsServerSettings
         {
             Options = new TlsServerOptions
@@ -125,6 +126,18 @@ internal static class ServiceHost
 
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    private static async Task<IConduitTransport> OpenTransportAsync(TransportSpec spec, EntropyRuntime entropy, ILoggerFactory loggers)
+    {
+        if (spec.IsHost)
+        {
+            return new HostSocketTransport();
+        }
+
+        // Our stack draws all its randomness from Fortuna and feeds packet timings back into its pools.
+        var packets = entropy.Collector.CreateSink("network", EntropySourceIds.NetworkPackets);
+        return await StackTransport.OpenAsync(spec, entropy.Fortuna.Fill, packets.AddEvent, loggers);
     }
 
     private static string DescribeTransport(string name) => name == "host" ? "host sockets" : "our TCP/IP stack on " + name;

@@ -11,7 +11,7 @@ internal sealed record ServiceSettings(
     int? HttpPort,
     string DataDirectory,
     string? TracePath,
-    string Stack)
+    Apps.Conduit.Transports.TransportSpec Stack)
 {
     /// <summary>Where the service listens when no <c>--listen</c> is given.</summary>
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Loopback, 8443);

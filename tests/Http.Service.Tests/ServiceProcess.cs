@@ -25,7 +25,10 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public string BaseUrl => $"https://127.0.0.1:{Port}";
+    /// <summary>The first address served.</summary>
+    public string Host { get; private set; } = "127.0.0.1";
+
+    public string BaseUrl => $"https://{Host}:{Port}";
 
     /// <summary>The OpenSSH-style fingerprint line's value.</summary>
     public string Fingerprint { get; private set; } = "";
@@ -88,7 +91,8 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
 
             if (ServingLine().Match(line) is { Success: true } serving && service.Port == 0)
             {
-                service.Port = int.Parse(serving.Groups[1].Value);
+                service.Host = serving.Groups[1].Value;
+                service.Port = int.Parse(serving.Groups[2].Value);
             }
 
             if (KeyLine().Match(line) is { Success: true } key)
@@ -157,7 +161,7 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"^serving https://127\.0\.0\.1:(\d+)/")]
+    [GeneratedRegex(@"^serving https://(\S+):(\d+)/")]
     private static partial Regex ServingLine();
 
     [GeneratedRegex(@"^certificate key (SHA256:\S+) \(curl --pinnedpubkey sha256//(\S+)\)")]

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using Apps.TestSupport;
+
+namespace Apps.Http.Service.Tests;
+
+/// <summary>
+/// The service on our own TCP/IP stack: it opens a TAP device, the test moves the device into a network
+/// namespace it creates, and curl runs there, reaching our stack through the Linux kernel.
+/// </summary>
+public sealed class StackServiceTests
+{
+    [Fact]
+    public async Task Service_on_our_stack_over_tap_serves_curl_from_a_namespace_over_http2_and_http11()
+    {
+        var suffix = LinuxNamespace.UniqueSuffix();
+        var device = "ahs" + suffix;
+        var site = Directory.CreateTempSubdirectory("https-stack-");
+        try
+        {
+            var content = new byte[1_000_000];
+            new Random(5).NextBytes(content);
+            File.WriteAllBytes(Path.Combine(site.FullName, "blob.bin"), content);
+            await using var service = await ServiceProcess.StartAsync(null,
+                "--stack", $"tap:{device},ip=10.77.0.2/24", "--listen", "10.77.0.2:8443", "--root", site.FullName);
+            await using var ns = await LinuxNamespace.AdoptAsync("apps-https-" + suffix, device, "10.77.0.1/24");
+            string[] curl = ["curl", "-sS", "--max-time", "60", "-k", "--pinnedpubkey", "sha256//" + service.PinBase64];
+
+            var h2 = await ns.ExecAsync([.. curl, "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "https://10.77.0.2:8443/status"]);
+            var h1 = await ns.ExecAsync([.. curl, "--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "https://10.77.0.2:8443/status"]);
+            var status = await ns.ExecAsync([.. curl, "https://10.77.0.2:8443/status"]);
+            var blob = Path.Combine(site.FullName, "fetched.bin");
+            var download = await ns.ExecAsync([.. curl, "-o", blob, "https://10.77.0.2:8443/blob.bin"]);
+
+            Assert.Equal("2 200", h2.Output);
+            Assert.Equal("1.1 200", h1.Output);
+            Assert.Contains($"conduit over our TCP/IP stack on tap:{device}", status.Output);
+            Assert.Contains("<tr><td>network</td><td>External</td>", status.Output);
+            Assert.Equal(0, download.ExitCode);
+            Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(blob)));
+            Assert.Contains("10.77.0.1 \"GET /blob.bin HTTP/2\" 200", service.Log);
+        }
+        finally
+        {
+            site.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Malformed_stack_option_is_refused_with_usage()
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--stack", "tap:x,ip=10.0.0.300/24", "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--stack tap:NAME,ip=ADDR/PREFIX", result.Error);
+    }
+}
