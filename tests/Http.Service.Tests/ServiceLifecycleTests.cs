@@ -190,4 +190,28 @@ public sealed class ServiceLifecycleTests
             data.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Listens_on_ipv4_and_ipv6_loopback_at_once()
+    {
+        await using var service = await ServiceProcess.StartAsync(null, "--listen", "127.0.0.1:0", "--listen", "[::1]:0");
+        var v6 = System.Text.RegularExpressions.Regex.Match(service.Log, @"serving https://\[::1\]:(\d+)/");
+        Assert.True(v6.Success, service.Log);
+
+        var overV4 = await ExternalTool.CurlAsync(service, service.BaseUrl + "/healthz");
+        var overV6 = await ExternalTool.CurlAsync(service, "-g", $"https://[::1]:{v6.Groups[1].Value}/healthz");
+
+        Assert.Equal("ok\n", overV4.Output);
+        Assert.Equal("ok\n", overV6.Output);
+    }
+
+    [Fact]
+    public async Task Malformed_listen_address_is_refused_with_an_example()
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "::1:8443", "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("[::1]:8443", result.Error);
+    }
 }
