@@ -24,7 +24,14 @@ public static class Program
         var trace = new Option<string?>("--trace") { Description = "Write the spans of all layers to FILE as Chrome trace-event JSON (Perfetto)" };
         var stack = new Option<string>("--stack") { Description = "host (the default), or tap:NAME,ip=ADDR/PREFIX[,gw=ADDR] for our own TCP/IP stack on a TAP device", DefaultValueFactory = _ => "host" };
 
-        var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, listen, httpPort, dataDir, trace, stack };
+        var engine = new Option<string>("--tls-engine")
+        {
+            Description = "ours (the default), or sslstream: Kestrel's own sockets and HTTPS, only as a benchmark anchor",
+            DefaultValueFactory = _ => "ours",
+        };
+        engine.AcceptOnlyFromAmong("ours", "sslstream");
+
+        var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, listen, httpPort, dataDir, trace, stack, engine };
         command.SetAction(async (result, _) =>
         {
             var endPoints = new List<IPEndPoint>();
@@ -58,7 +65,14 @@ public static class Program
             }
 
             var settings = new ServiceSettings(endPoints, rootDir?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName,
-                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec);
+                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
+                KestrelTls: result.GetValue(engine) == "sslstream");
+            if (settings.KestrelTls && !stackSpec.IsHost)
+            {
+                await Console.Error.WriteLineAsync("--tls-engine sslstream runs on Kestrel's own sockets; leave out --stack");
+                return 2;
+            }
+
             try
             {
                 return await ServiceHost.RunAsync(settings, Console.Out);

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Apps.Conduit;
 using Apps.Conduit.Kestrel;
 using Apps.Conduit.Transports;
@@ -49,7 +50,8 @@ internal static class ServiceHost
             Tally = tally,
             TransportName = transport.Name,
         };
-        var status = new ServiceStatus(TimeProvider.System.GetUtcNow(), "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy);
+        var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
+            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -82,6 +84,18 @@ internal static class ServiceHost
             kestrel.Limits.MaxConcurrentConnections = 10_000;
             foreach (var endPoint in settings.Listen)
             {
+                if (settings.KestrelTls)
+                {
+                    // The anchor for benchmarks: the same app on Kestrel's socket transport with SslStream.
+                    var certificate = X509Certificate2.CreateFromPemFile(identity.CertificatePath, identity.KeyPath);
+                    kestrel.Listen(endPoint, listen =>
+                    {
+                        listen.Protocols = HttpProtocols.Http1AndHttp2;
+                        listen.UseHttps(certificate);
+                    });
+                    continue;
+                }
+
                 kestrel.Listen(new ConduitListenEndPoint(endPoint), listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1AndHttp2;

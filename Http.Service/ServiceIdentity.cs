@@ -14,8 +14,10 @@ internal sealed class ServiceIdentity
     public const string CertificateFileName = "https-certificate.pem";
     public const string KeyFileName = "https-key.pem";
 
-    private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, string source)
+    private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, string source, string certificatePath, string keyPath)
     {
+        CertificatePath = certificatePath;
+        KeyPath = keyPath;
         Credential = credential;
         Fingerprint = fingerprint;
         Source = source;
@@ -28,6 +30,12 @@ internal sealed class ServiceIdentity
 
     /// <summary>The form curl's <c>--pinnedpubkey</c> and Chromium's <c>--ignore-certificate-errors-spki-list</c> take (padded base64).</summary>
     public string PinBase64 => Convert.ToBase64String(Fingerprint.Digest);
+
+    /// <summary>The certificate chain's PEM file.</summary>
+    public string CertificatePath { get; }
+
+    /// <summary>The private key's PEM file.</summary>
+    public string KeyPath { get; }
 
     /// <summary>Where the certificate came from, for the status page and the start-up line.</summary>
     public string Source { get; }
@@ -42,20 +50,20 @@ internal sealed class ServiceIdentity
                 throw new TlsCredentialException("give both --cert and --key, or neither to use the self-signed certificate");
             }
 
-            return FromCredential(ReadFiles(certificatePath, keyPath), certificatePath);
+            return FromCredential(ReadFiles(certificatePath, keyPath), certificatePath, certificatePath, keyPath);
         }
 
         var savedCertificate = Path.Combine(dataDirectory, CertificateFileName);
         var savedKey = Path.Combine(dataDirectory, KeyFileName);
         if (File.Exists(savedCertificate) && File.Exists(savedKey))
         {
-            return FromCredential(ReadFiles(savedCertificate, savedKey), savedCertificate);
+            return FromCredential(ReadFiles(savedCertificate, savedKey), savedCertificate, savedCertificate, savedKey);
         }
 
         Directory.CreateDirectory(dataDirectory);
         var made = ApplianceCertificate.Create(["localhost", "127.0.0.1", "::1"], now, random);
         made.WritePemFiles(savedCertificate, savedKey);
-        return FromCredential(made.Credential, savedCertificate + " (new)");
+        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey);
     }
 
     private static ServerCredential ReadFiles(string certificatePath, string keyPath)
@@ -74,10 +82,10 @@ internal sealed class ServiceIdentity
         }
     }
 
-    private static ServiceIdentity FromCredential(ServerCredential credential, string source)
+    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath)
     {
         using var leaf = X509CertificateLoader.LoadCertificate(credential.Chain[0]);
         var fingerprint = SpkiFingerprint.OfSubjectPublicKeyInfo(leaf.PublicKey.ExportSubjectPublicKeyInfo());
-        return new ServiceIdentity(credential, fingerprint, source);
+        return new ServiceIdentity(credential, fingerprint, source, certificatePath, keyPath);
     }
 }

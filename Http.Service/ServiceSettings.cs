@@ -11,7 +11,8 @@ internal sealed record ServiceSettings(
     int? HttpPort,
     string DataDirectory,
     string? TracePath,
-    Apps.Conduit.Transports.TransportSpec Stack)
+    Apps.Conduit.Transports.TransportSpec Stack,
+    bool KestrelTls = false)
 {
     /// <summary>Where the service listens when no <c>--listen</c> is given.</summary>
     public static readonly IPEndPoint DefaultListen = new(IPAddress.Loopback, 8443);
