@@ -1,10 +1,14 @@
-// Read this first: the I/O shell around TlsEngine. Two loops share one engine:
-//   read loop:  transport.Input -> engine.Process -> (records to the send queue, plaintext to Input)
-//   write loop: Output (the application's writes) -> engine.Write -> the send queue
-// Engine calls are synchronous under _gate and append to one ordered send queue; whoever produced bytes
-// then moves the queue to transport.Output under _transportLock and flushes. No lock is held while waiting
-// on back-pressure except _transportLock, so a side blocked on a full transport still reads (no deadlock
-// when both sides write at once), and records reach the wire in the order the engine made them.
+// Read this first: the I/O shell around TlsEngine. There are no background loops: work happens on the
+// caller's task, as in SslStream.
+//   handshake:   StartAsync pumps transport.Input -> engine.Process -> transport.Output until Finished
+//   read path:   Input.ReadAsync (TlsInputReader) -> ReceiveAsync -> engine.Process -> plaintext buffer
+//   write path:  Output.FlushAsync (TlsOutputWriter) -> engine.Write -> transport.Output
+// Engine calls are synchronous under _gate. Records reach the wire in the order the engine made them:
+// bytes made while receiving (alerts, KeyUpdate answers) wait in _sendQueue, and whoever holds
+// _transportLock first moves that queue to the transport, then writes its own records after it. The read
+// path never waits for _transportLock (if it is taken, the holder picks the queue up), so a side blocked on
+// a full transport keeps reading, and two sides writing at once cannot deadlock. As with SslStream, the
+// peer's alerts and close_notify are seen when the application reads.
 using System.Buffers;
 using System.IO.Pipelines;
 using Apps.Tls.Engine;
@@ -19,22 +23,20 @@ namespace Apps.Tls.Adapters;
 /// </summary>
 public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
 {
-    private const int RecordPlaintext = 16 * 1024;
+    internal const int RecordPlaintext = 16 * 1024;
+
+    private const int ReceiveChunk = 32 * 1024;
 
     private readonly TlsEngine _engine;
     private readonly IDuplexPipe _transport;
     private readonly Stream? _ownedStream;
     private readonly TimeProvider _time;
-    private readonly Pipe _inbound = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
-    private readonly Pipe _outbound = new(new PipeOptions(minimumSegmentSize: RecordPlaintext, useSynchronizationContext: false));
+    private readonly PlaintextBuffer _plaintext = new();
+    private readonly TlsInputReader _input;
+    private readonly TlsOutputWriter _output;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _transportLock = new(1, 1);
     private ArrayBufferWriter<byte> _sendQueue = new();
-    private ArrayBufferWriter<byte> _sendSpare = new();
-    private readonly TaskCompletionSource<TlsConnectionInfo> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
-    private Task _readLoop = Task.CompletedTask;
-    private Task _writeLoop = Task.CompletedTask;
     private bool _transportOutputDone;
     private int _disposed;
 
@@ -44,13 +46,15 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         _transport = transport;
         _ownedStream = ownedStream;
         _time = time ?? TimeProvider.System;
+        _output = new TlsOutputWriter(this);
+        _input = new TlsInputReader(this);
     }
 
     /// <summary>Decrypted data from the peer.</summary>
-    public PipeReader Input => _inbound.Reader;
+    public PipeReader Input => _input;
 
-    /// <summary>Data for the peer; complete it to send close_notify.</summary>
-    public PipeWriter Output => _outbound.Writer;
+    /// <summary>Data for the peer, encrypted and sent on each flush; complete it to send close_notify.</summary>
+    public PipeWriter Output => _output;
 
     /// <summary>What the handshake negotiated.</summary>
     public TlsConnectionInfo Connection { get; private set; } = null!;
@@ -79,17 +83,10 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
     public Stream AsStream() => new TlsConnectionStream(this);
 
     /// <summary>Sends a TLS 1.3 KeyUpdate (RFC 8446 §4.6.3).</summary>
-    public async Task RequestKeyUpdateAsync(CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            _engine.RequestKeyUpdate(_sendQueue);
-        }
+    public Task RequestKeyUpdateAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(static (engine, writer, _) => engine.RequestKeyUpdate(writer), ReadOnlySequence<byte>.Empty, cancellationToken);
 
-        await SendQueuedAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Sends close_notify if not yet sent, stops both loops and releases the transport.</summary>
+    /// <summary>Sends close_notify if not yet sent, stops reading and releases the transport.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -97,12 +94,8 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
-        await _outbound.Writer.CompleteAsync().ConfigureAwait(false);
-        await Quietly(_writeLoop).ConfigureAwait(false);
-        _stop.Cancel();
+        await Quietly(_output.CompleteAsync().AsTask()).ConfigureAwait(false);
         _transport.Input.CancelPendingRead();
-        await Quietly(_readLoop).ConfigureAwait(false);
-        await _inbound.Reader.CompleteAsync().ConfigureAwait(false);
         await CompleteTransportOutputAsync().ConfigureAwait(false);
         await _transport.Input.CompleteAsync().ConfigureAwait(false);
         if (_ownedStream is not null)
@@ -110,215 +103,214 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
             await _ownedStream.DisposeAsync().ConfigureAwait(false);
         }
 
-        _stop.Dispose();
     }
 
+    /// <summary>Encrypts <paramref name="data"/> into full records (RFC 8446 §5.1: at most 2^14 bytes each) and sends them.</summary>
+    internal Task WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken) =>
+        SendAsync(static (engine, writer, data) =>
+        {
+            while (!data.IsEmpty)
+            {
+                var take = (int)Math.Min(data.Length, RecordPlaintext);
+                var slice = data.Slice(0, take);
+                if (slice.IsSingleSegment)
+                {
+                    engine.Write(slice.FirstSpan, writer);
+                }
+                else
+                {
+                    var chunk = ArrayPool<byte>.Shared.Rent(take);
+                    slice.CopyTo(chunk);
+                    engine.Write(chunk.AsSpan(0, take), writer);
+                    ArrayPool<byte>.Shared.Return(chunk);
+                }
+
+                data = data.Slice(take);
+            }
+        }, data, cancellationToken);
+
+    /// <summary>Sends close_notify (once) and half-closes the transport.</summary>
+    internal async Task CloseWriteAsync()
+    {
+        if (_engine.Error is null && _engine.Connection is not null && _engine.State is TlsEngineState.Open or TlsEngineState.PeerClosed)
+        {
+            await SendAsync(static (engine, writer, _) => engine.CloseWrite(writer), ReadOnlySequence<byte>.Empty, CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+
+        await CompleteTransportOutputAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Plaintext received and not yet consumed by <see cref="Input"/>.</summary>
+    internal PlaintextBuffer Plaintext => _plaintext;
+
+    /// <summary>Why no more input will come: a <see cref="TlsException"/>, or <see cref="CleanClose"/>.</summary>
+    internal Exception? Ending { get; private set; }
+
+    internal static Exception CleanClose { get; } = new EndOfStreamException("close_notify received");
+
+    internal void CancelPendingTransportRead() => _transport.Input.CancelPendingRead();
+
+    /// <summary>
+    /// Reads once from the transport and runs the bytes through the engine: plaintext lands in
+    /// <see cref="Plaintext"/>, replies go to the send queue, and <see cref="Ending"/> is set when the
+    /// input is over. Called by the handshake pump and then by <see cref="TlsInputReader"/>, never at once.
+    /// </summary>
+    internal async ValueTask ReceiveAsync(CancellationToken cancellationToken)
+    {
+        if (Ending is not null)
+        {
+            return;
+        }
+
+        if (_plaintext.Length >= PlaintextBuffer.Limit)
+        {
+            throw new InvalidOperationException(
+                $"{_plaintext.Length} bytes of received data wait unconsumed; consume what Input returns before reading more");
+        }
+
+        ReadResult result;
+        try
+        {
+            result = await _transport.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            Ending = new TlsException(TlsFault.Peer, null, false, $"the transport failed: {e.Message}", e);
+            return;
+        }
+
+        // Feed at most ReceiveChunk bytes at a time and stop once a megabyte of plaintext waits, leaving the
+        // rest in the transport (not examined, so the next read returns it at once).
+        var buffer = result.Buffer;
+        long consumed = 0;
+        var stoppedEarly = false;
+        lock (_gate)
+        {
+            var rest = buffer;
+            while (!rest.IsEmpty && !stoppedEarly)
+            {
+                var chunk = rest.Slice(0, Math.Min(rest.First.Length, ReceiveChunk));
+                var step = _engine.Process(chunk.FirstSpan, _time.GetUtcNow(), _sendQueue, _plaintext);
+                consumed += step.Consumed;
+                rest = rest.Slice(chunk.Length);
+                stoppedEarly = step.Consumed < chunk.Length || _plaintext.Length >= PlaintextBuffer.Limit;
+            }
+        }
+
+        var position = buffer.GetPosition(consumed);
+        _transport.Input.AdvanceTo(position, stoppedEarly ? position : buffer.End);
+        await SendQueuedAsync(cancellationToken, wait: false).ConfigureAwait(false);
+        DrainEvents();
+
+        if (_engine.Error is { } error)
+        {
+            Ending = error;
+        }
+        else if (_engine.State is TlsEngineState.PeerClosed or TlsEngineState.Closed)
+        {
+            Ending = CleanClose;
+        }
+        else if (result.IsCompleted)
+        {
+            // RFC 8446 §6.1: a transport close without close_notify may hide a truncation attack.
+            Ending = new TlsException(TlsFault.Peer, null, false,
+                "the peer closed the connection without close_notify; the data may be truncated");
+        }
+    }
 
     private async Task<TlsConnection> StartAsync(CancellationToken cancellationToken)
     {
+        var activity = TlsTelemetry.StartHandshake(_engine.IsClient);
+        var started = _time.GetTimestamp();
         try
         {
             lock (_gate)
             {
-                _engine.Process(default, _time.GetUtcNow(), _sendQueue, _inbound.Writer);
+                _engine.Process(default, _time.GetUtcNow(), _sendQueue, _plaintext);
             }
 
-            await SendQueuedAsync(cancellationToken).ConfigureAwait(false);
+            await SendQueuedAsync(cancellationToken, wait: true).ConfigureAwait(false);
+            while (_engine.Connection is null)
+            {
+                await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                await SendQueuedAsync(cancellationToken, wait: true).ConfigureAwait(false);
+                if (_engine.Connection is null && Ending is not null)
+                {
+                    throw Ending is TlsException ? Ending
+                        : new TlsException(TlsFault.Peer, null, false, "the peer closed the connection during the handshake");
+                }
+            }
 
-            _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
-            Connection = await _handshake.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            _writeLoop = Task.Run(WriteLoopAsync, CancellationToken.None);
+            Connection = _engine.Connection;
+            TlsTelemetry.Completed(activity, _engine.IsClient, Connection, _time.GetElapsedTime(started));
             return this;
         }
-        catch
+        catch (Exception e)
         {
+            TlsTelemetry.Failed(activity, _engine.IsClient, e);
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
 
-    private async Task ReadLoopAsync()
-    {
-        Exception? ending = null;
-        try
-        {
-            while (true)
-            {
-                var result = await _transport.Input.ReadAsync(_stop.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                long consumed = 0;
-                lock (_gate)
-                {
-                    foreach (var segment in buffer)
-                    {
-                        var step = _engine.Process(segment.Span, _time.GetUtcNow(), _sendQueue, _inbound.Writer);
-                        consumed += step.Consumed;
-                        if (step.Consumed < segment.Length)
-                        {
-                            break;
-                        }
-                    }
-                }
-
-                await SendQueuedAsync(_stop.Token, wait: false).ConfigureAwait(false);
-
-                _transport.Input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
-                DrainEvents();
-                await _inbound.Writer.FlushAsync(_stop.Token).ConfigureAwait(false);
-
-                if (_engine.Error is { } error)
-                {
-                    ending = error;
-                    break;
-                }
-
-                if (_engine.State is TlsEngineState.PeerClosed or TlsEngineState.Closed)
-                {
-                    break;
-                }
-
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    // RFC 8446 §6.1: a transport close without close_notify may hide a truncation attack.
-                    ending = new TlsException(TlsFault.Peer, null, false,
-                        "the peer closed the connection without close_notify; the data may be truncated");
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            ending = new OperationCanceledException("the TLS connection was closed locally");
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
-        {
-            ending = new TlsException(TlsFault.Peer, null, false, $"the transport failed: {e.Message}", e);
-        }
-
-        _handshake.TrySetException(ending ?? new TlsException(TlsFault.Peer, null, false, "the peer closed the connection during the handshake"));
-        await _inbound.Writer.CompleteAsync(ending).ConfigureAwait(false);
-        if (_engine.Error is not null)
-        {
-            // Wake the write loop so that the application's writes fail with the same error.
-            _outbound.Reader.CancelPendingRead();
-        }
-    }
-
     private void DrainEvents()
     {
-        while (_engine.TryDequeueEvent(out var tlsEvent))
+        while (_engine.TryDequeueEvent(out _))
         {
-            switch (tlsEvent)
-            {
-                case TlsHandshakeCompleted completed:
-                    _handshake.TrySetResult(completed.Connection);
-                    break;
-                case TlsFailed failed:
-                    _handshake.TrySetException(failed.Error);
-                    break;
-            }
+            // State and errors are read from the engine itself; events are for callers of the bare engine.
         }
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// Runs an engine operation whose records go straight into the transport: first whatever the read loop
+    /// queued, then the new records, then one flush (the transport's back-pressure reaches the caller here).
+    /// </summary>
+    private async Task SendAsync<TState>(Action<TlsEngine, IBufferWriter<byte>, TState> operation, TState state, CancellationToken cancellationToken)
     {
-        var chunk = ArrayPool<byte>.Shared.Rent(RecordPlaintext);
+        await _transportLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (true)
+            lock (_gate)
             {
-                var result = await _outbound.Reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
                 if (_engine.Error is { } error)
                 {
                     throw error;
                 }
 
-                // Coalesce pipe segments into full records (RFC 8446 §5.1: at most 2^14 bytes each) and
-                // hand the transport up to four records at a time.
-                var rest = buffer;
-                while (!rest.IsEmpty)
+                IBufferWriter<byte> target = _transportOutputDone ? _sendQueue : _transport.Output;
+                if (!_transportOutputDone && _sendQueue.WrittenCount > 0)
                 {
-                    lock (_gate)
-                    {
-                        for (var records = 0; records < 4 && !rest.IsEmpty; records++)
-                        {
-                            var take = (int)Math.Min(rest.Length, RecordPlaintext);
-                            var slice = rest.Slice(0, take);
-                            if (slice.IsSingleSegment)
-                            {
-                                _engine.Write(slice.FirstSpan, _sendQueue);
-                            }
-                            else
-                            {
-                                slice.CopyTo(chunk);
-                                _engine.Write(chunk.AsSpan(0, take), _sendQueue);
-                            }
-
-                            rest = rest.Slice(take);
-                        }
-                    }
-
-                    await SendQueuedAsync(CancellationToken.None).ConfigureAwait(false);
+                    _transport.Output.Write(_sendQueue.WrittenSpan);
+                    _sendQueue.ResetWrittenCount();
                 }
 
-                _outbound.Reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
+                operation(_engine, target, state);
+                if (_transportOutputDone)
                 {
-                    break;
+                    _sendQueue.ResetWrittenCount();
                 }
             }
 
-            await CloseWriteAsync().ConfigureAwait(false);
-            await _outbound.Reader.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is TlsException or IOException or InvalidOperationException or OperationCanceledException)
-        {
-            await _outbound.Reader.CompleteAsync(e).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
-    }
-
-    private async Task CloseWriteAsync()
-    {
-        lock (_gate)
-        {
-            if (_engine.Error is null && _engine.Connection is not null)
-            {
-                _engine.CloseWrite(_sendQueue);
-            }
-        }
-
-        await SendQueuedAsync(CancellationToken.None).ConfigureAwait(false);
-        await CompleteTransportOutputAsync().ConfigureAwait(false);
-    }
-
-    private async Task CompleteTransportOutputAsync()
-    {
-        await _transportLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
             if (!_transportOutputDone)
             {
-                _transportOutputDone = true;
-                await _transport.Output.CompleteAsync().ConfigureAwait(false);
+                await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             _transportLock.Release();
         }
+
+        await SendQueuedAsync(cancellationToken, wait: false).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Moves everything the engine queued so far to the transport, in order, and flushes it. With
-    /// <paramref name="wait"/> false (the read loop) it never waits for the transport: if another caller is
-    /// sending, that caller picks the bytes up, because every sender re-checks the queue after releasing.
+    /// Moves what the read loop queued to the transport and flushes it. With <paramref name="wait"/> false it
+    /// never waits for the transport lock: if another caller holds it, that caller re-checks the queue after
+    /// releasing, so nothing is stranded.
     /// </summary>
-    private async Task SendQueuedAsync(CancellationToken cancellationToken, bool wait = true)
+    private async Task SendQueuedAsync(CancellationToken cancellationToken, bool wait)
     {
         while (true)
         {
@@ -341,7 +333,20 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
 
             try
             {
-                await DrainQueueAsync(cancellationToken).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    if (!_transportOutputDone)
+                    {
+                        _transport.Output.Write(_sendQueue.WrittenSpan);
+                    }
+
+                    _sendQueue.ResetWrittenCount();
+                }
+
+                if (!_transportOutputDone)
+                {
+                    await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -350,35 +355,33 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    private async Task DrainQueueAsync(CancellationToken cancellationToken)
+    private async Task CompleteTransportOutputAsync()
     {
-        while (true)
+        await _transportLock.WaitAsync().ConfigureAwait(false);
+        try
         {
-            ArrayBufferWriter<byte> taken;
-            lock (_gate)
+            if (!_transportOutputDone)
             {
-                if (_sendQueue.WrittenCount == 0)
-                {
-                    return;
-                }
+                _transportOutputDone = true;
+                await _transport.Output.CompleteAsync().ConfigureAwait(false);
 
-                taken = _sendQueue;
-                _sendQueue = _sendSpare;
-                _sendSpare = taken;
-            }
-
-            try
-            {
-                if (!_transportOutputDone)
+                // A socket stream cannot half-close through Stream; shut its send side so the peer sees FIN.
+                if (_ownedStream is System.Net.Sockets.NetworkStream network)
                 {
-                    _transport.Output.Write(taken.WrittenSpan);
-                    await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                    }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+                    {
+                        // Already closed by the peer or the owner; nothing left to half-close.
+                    }
                 }
             }
-            finally
-            {
-                taken.ResetWrittenCount();
-            }
+        }
+        finally
+        {
+            _transportLock.Release();
         }
     }
 

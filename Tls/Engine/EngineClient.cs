@@ -36,7 +36,7 @@ internal sealed class EngineClient : DefaultTlsClient
             ? null
             : [new ServerName(NameType.host_name, Encoding.ASCII.GetBytes(_options.ServerName.TrimEnd('.')))];
 
-    public override TlsSession? GetSessionToResume() => _options.SessionCache?.Find(_options.ServerName, _engine.Now);
+    public override TlsSession? GetSessionToResume() => _options.SessionCache?.Find(_options.ServerName, _engine.CurrentTime);
 
     public override TlsAuthentication GetAuthentication() => new ServerCertificateCheck(_options, _engine);
 
@@ -63,7 +63,7 @@ internal sealed class EngineClient : DefaultTlsClient
         var session = m_context.Session;
         if (_options.SessionCache is { } cache && info.Version == TlsVersion.Tls12 && session is { IsResumable: true })
         {
-            cache.Store(_options.ServerName, session, _engine.Now);
+            cache.Store(_options.ServerName, session, _engine.CurrentTime);
         }
     }
 

@@ -11,7 +11,7 @@ internal sealed class EngineContext
 {
     public Queue<TlsEvent> Events { get; } = new();
 
-    public DateTimeOffset Now { get; set; }
+    public DateTimeOffset CurrentTime { get; set; }
 
     public CertificateVerdict? Verdict { get; set; }
 

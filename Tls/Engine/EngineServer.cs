@@ -59,7 +59,7 @@ internal sealed class EngineServer : DefaultTlsServer
     public override TlsCredentials GetCredentials() => _credential.CreateSigner(m_context, (BcTlsCrypto)Crypto);
 
     public override TlsSession? GetSessionToResume(byte[] sessionID) =>
-        _options.SessionCache?.Find(Convert.ToHexString(sessionID), _engine.Now);
+        _options.SessionCache?.Find(Convert.ToHexString(sessionID), _engine.CurrentTime);
 
     /// <summary>RFC 5246 §7.4.1.3: an empty session_id means the session will not be cached.</summary>
     public override byte[]? GetNewSessionID() =>
@@ -85,7 +85,7 @@ internal sealed class EngineServer : DefaultTlsServer
         if (_options.SessionCache is { } cache && info.Version == TlsVersion.Tls12 && !info.Resumed
             && session is { IsResumable: true } && session.SessionID is { Length: > 0 } id)
         {
-            cache.Store(Convert.ToHexString(id), session, _engine.Now);
+            cache.Store(Convert.ToHexString(id), session, _engine.CurrentTime);
         }
     }
 }

@@ -33,7 +33,7 @@ internal sealed class ServerCertificateCheck : TlsAuthentication
             chain[i] = certificate.GetCertificateAt(i).GetEncoded();
         }
 
-        var verdict = _options.Verifier.Verify(chain, _options.ServerName, _engine.Now);
+        var verdict = _options.Verifier.Verify(chain, _options.ServerName, _engine.CurrentTime);
         _engine.Verdict = verdict;
         var decision = _options.Decide(chain, verdict);
         if (decision.Accept)

@@ -64,6 +64,7 @@ public sealed class TlsEngine
     public static TlsEngine CreateClient(TlsClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
         var context = new EngineContext();
         var protocol = new EngineClientProtocol();
         var engine = new TlsEngine(protocol, protocol, context, true);
@@ -75,6 +76,7 @@ public sealed class TlsEngine
     public static TlsEngine CreateServer(TlsServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
         var context = new EngineContext();
         var protocol = new EngineServerProtocol();
         var engine = new TlsEngine(protocol, protocol, context, false);
@@ -83,6 +85,20 @@ public sealed class TlsEngine
     }
 
     public bool IsClient { get; }
+
+    /// <summary>Configuration mistakes are the caller's, so they throw here rather than fail a handshake.</summary>
+    private static void Validate(TlsOptions options)
+    {
+        TlsPolicy.Narrow(TlsPolicy.CipherSuites, options.CipherSuites);
+        TlsPolicy.Narrow(TlsPolicy.Groups, options.Groups);
+        foreach (var protocol in options.ApplicationProtocols)
+        {
+            if (protocol.Length is 0 or > 255)
+            {
+                throw new ArgumentException($"ALPN protocol names are 1 to 255 bytes (RFC 7301 §3.1): '{protocol}'", nameof(options));
+            }
+        }
+    }
 
     /// <summary>Set once the handshake completed.</summary>
     public TlsConnectionInfo? Connection => _context.Connection;
@@ -111,7 +127,7 @@ public sealed class TlsEngine
     /// <param name="plaintext">Receives application data.</param>
     public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
     {
-        _context.Now = now;
+        _context.CurrentTime = now;
         var consumed = 0;
         while (consumed < input.Length && CanReceive)
         {

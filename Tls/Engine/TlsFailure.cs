@@ -24,6 +24,10 @@ internal static class TlsFailure
                 var alert = new TlsAlert(TlsAlertLevel.Fatal, (TlsAlertDescription)fatal.AlertDescription);
                 var fault = fatal.AlertDescription switch
                 {
+                    // BouncyCastle reports a handshake message over our size limit as internal_error; the
+                    // limit is ours but the oversized message is the peer's doing.
+                    AlertDescription.internal_error when fatal.Message.Contains("exceeds the maximum", StringComparison.Ordinal)
+                        => TlsFault.Peer,
                     AlertDescription.internal_error => TlsFault.Internal,
                     AlertDescription.handshake_failure or AlertDescription.protocol_version
                         or AlertDescription.insufficient_security or AlertDescription.no_application_protocol

@@ -29,7 +29,11 @@ public abstract class TlsOptions
     /// <summary>Bounded cache of resumable sessions; null disables resumption.</summary>
     public TlsSessionCache? SessionCache { get; init; }
 
-    internal BcTlsCrypto Crypto => _crypto ??= new BcTlsCrypto(Random);
+    /// <summary>Seal records with .NET's hardware-accelerated AES-GCM and ChaCha20-Poly1305 instead of
+    /// BouncyCastle's own (the handshake stays with BouncyCastle). On by default.</summary>
+    public bool UsePlatformAead { get; init; } = true;
+
+    internal BcTlsCrypto Crypto => _crypto ??= UsePlatformAead ? new PlatformAeadTlsCrypto(Random) : new BcTlsCrypto(Random);
 }
 
 /// <summary>Client settings: whom we talk to and how its certificate is judged.</summary>

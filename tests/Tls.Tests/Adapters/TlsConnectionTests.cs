@@ -77,6 +77,25 @@ public class TlsConnectionTests
     }
 
     [Fact]
+    public async Task Key_update_mid_stream_keeps_both_directions_working()
+    {
+        var (client, server) = await ConnectPairAsync();
+        await using var clientStream = client.AsStream();
+        await using var serverStream = server.AsStream();
+        var buffer = new byte[16];
+
+        await clientStream.WriteAsync("one"u8.ToArray());
+        Assert.Equal(3, await serverStream.ReadAsync(buffer));
+        await client.RequestKeyUpdateAsync();
+        await server.RequestKeyUpdateAsync();
+        await clientStream.WriteAsync("two"u8.ToArray());
+        await serverStream.WriteAsync("three"u8.ToArray());
+
+        Assert.Equal("two"u8.ToArray(), buffer[..await serverStream.ReadAsync(buffer)]);
+        Assert.Equal("three"u8.ToArray(), buffer[..await clientStream.ReadAsync(buffer)]);
+    }
+
+    [Fact]
     public async Task Stream_view_reads_zero_after_close_notify()
     {
         var (client, server) = await ConnectPairAsync();

@@ -130,6 +130,30 @@ public class HandshakeTests
     }
 
     [Fact]
+    public void Ip_literal_server_name_is_verified_but_not_sent_as_sni()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        var verifier = new ExpectedKeyVerifier(certificate);
+        var pair = EnginePair.Create(certificate,
+            client: c => new TlsClientOptions { ServerName = "127.0.0.1", Verifier = verifier, Random = c.Random });
+        pair.Handshake();
+        Assert.Null(pair.Server.Engine.Connection!.ServerName);
+        Assert.Equal("127.0.0.1", Assert.Single(verifier.Calls).ServerName);
+    }
+
+    [Fact]
+    public void Options_outside_the_policy_are_refused_when_the_engine_is_made()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        var error = Assert.Throws<ArgumentException>(() => TlsEngine.CreateClient(new TlsClientOptions
+        {
+            ServerName = "localhost", Verifier = new ExpectedKeyVerifier(certificate), Random = TestRandom.Create(),
+            CipherSuites = [Org.BouncyCastle.Tls.CipherSuite.TLS_RSA_WITH_AES_128_CBC_SHA],
+        }));
+        Assert.Contains("policy", error.Message);
+    }
+
+    [Fact]
     public void Groups_can_be_narrowed_to_p256()
     {
         var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),

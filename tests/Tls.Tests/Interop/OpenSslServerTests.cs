@@ -76,6 +76,38 @@ public class OpenSslServerTests
         await server.Process.WaitForOutputAsync("unknown ca");
     }
 
+    [Fact]
+    public async Task Our_client_answers_a_hello_request_with_no_renegotiation()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        await using var server = await StartServerAsync(certificate, "-tls1_2", "-msg", "--www-off");
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Port);
+        await using var connection = await TlsConnection.ConnectAsync(tcp.GetStream(), ClientOptions(certificate));
+        await using var stream = connection.AsStream();
+        await connection.Output.WriteAsync("hello\n"u8.ToArray());
+        await server.Process.WaitForOutputAsync("hello");
+
+        // s_server: a line "r" sends a HelloRequest (RFC 5246 §7.4.1.1). We answer with the
+        // no_renegotiation warning (RFC 5246 §7.2.2); OpenSSL then chooses to end the connection.
+        // Like SslStream, the connection handles what the peer sends while the application reads.
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[256];
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        });
+        await server.Process.StandardInput.WriteLineAsync("r");
+        await server.Process.StandardInput.FlushAsync();
+        await server.Process.WaitForOutputAsync("no_renegotiation");
+
+        var error = await Assert.ThrowsAsync<TlsException>(() => reading);
+        Assert.True(error.AlertFromPeer);
+        Assert.Equal(TlsAlertDescription.HandshakeFailure, error.Alert!.Value.Description);
+        Assert.DoesNotContain("ClientHello", server.Process.Stdout[server.Process.Stdout.IndexOf("HelloRequest", StringComparison.Ordinal)..]);
+    }
+
     internal static TlsClientOptions ClientOptions(
         TestCertificate expected, IReadOnlyList<string>? alpn = null, TlsSessionCache? cache = null, TlsVersion? version = null) => new()
     {
@@ -112,8 +144,9 @@ public class OpenSslServerTests
         var directory = new TempDirectory();
         var (cert, key) = certificate.WriteTo(directory.Path, "server");
         var port = ExternalProcess.FreePort();
+        string[] www = options.Contains("--www-off") ? [] : ["-www"];
         var process = ExternalProcess.Start("openssl",
-            ["s_server", "-accept", $"127.0.0.1:{port}", "-cert", cert, "-key", key, "-www", .. options]);
+            ["s_server", "-accept", $"127.0.0.1:{port}", "-cert", cert, "-key", key, .. www, .. options.Where(o => o != "--www-off")]);
         try
         {
             await process.WaitForOutputAsync("ACCEPT");

@@ -1,0 +1,65 @@
+using System.Buffers;
+
+namespace Apps.Tls.Adapters;
+
+/// <summary>
+/// Decrypted bytes waiting for the application: one contiguous array, written by the engine at the end and
+/// consumed from the front. Space is reclaimed (compacted) only while the engine writes, which happens only
+/// inside a read, after the application has advanced past what it was given.
+/// </summary>
+internal sealed class PlaintextBuffer : IBufferWriter<byte>
+{
+    /// <summary>Plaintext beyond which the connection stops decrypting until the application consumes.</summary>
+    public const int Limit = 1 << 20;
+
+    private byte[] _array = new byte[TlsConnection.RecordPlaintext * 2];
+    private int _start;
+    private int _end;
+
+    public int Length => _end - _start;
+
+    public ReadOnlySequence<byte> Sequence => new(_array, _start, _end - _start);
+
+    /// <summary>Offset of <paramref name="position"/> from the start of <see cref="Sequence"/>.</summary>
+    public int OffsetOf(SequencePosition position) => position.GetInteger() - _start;
+
+    public void Consume(int count)
+    {
+        _start += count;
+        if (_start == _end)
+        {
+            _start = 0;
+            _end = 0;
+        }
+    }
+
+    public void Advance(int count) => _end += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => _array.AsMemory(Reserve(sizeHint));
+
+    public Span<byte> GetSpan(int sizeHint = 0) => _array.AsSpan(Reserve(sizeHint));
+
+    private int Reserve(int sizeHint)
+    {
+        var needed = Math.Max(sizeHint, 1);
+        if (_array.Length - _end >= needed)
+        {
+            return _end;
+        }
+
+        var length = _end - _start;
+        // Reading stops at Limit; one more chunk of records (32 KiB of input) may still land after it.
+        if (length + needed > 2 * Limit)
+        {
+            throw new InvalidOperationException(
+                $"more than {Limit} bytes of received data are waiting unconsumed; the application must consume what it reads");
+        }
+
+        var target = _array.Length >= length + needed ? _array : new byte[Math.Max(_array.Length * 2, length + needed)];
+        Buffer.BlockCopy(_array, _start, target, 0, length);
+        _array = target;
+        _start = 0;
+        _end = length;
+        return _end;
+    }
+}

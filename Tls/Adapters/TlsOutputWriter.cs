@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Apps.Tls.Adapters;
+
+/// <summary>
+/// The application's side of <see cref="TlsConnection.Output"/>: buffers what is written and, on flush,
+/// encrypts and sends it on the caller's own task (no hop through a background loop). Completing it sends
+/// close_notify. Like every <see cref="PipeWriter"/>, one writer at a time.
+/// </summary>
+internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
+{
+    private readonly ArrayBufferWriter<byte> _pending = new(TlsConnection.RecordPlaintext);
+    private CancellationTokenSource? _flushCancel;
+    private bool _completed;
+
+    public override bool CanGetUnflushedBytes => true;
+
+    public override long UnflushedBytes => _pending.WrittenCount;
+
+    public override void Advance(int bytes) => _pending.Advance(bytes);
+
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        ThrowIfCompleted();
+        return _pending.GetMemory(Math.Max(sizeHint, 1));
+    }
+
+    public override Span<byte> GetSpan(int sizeHint = 0)
+    {
+        ThrowIfCompleted();
+        return _pending.GetSpan(Math.Max(sizeHint, 1));
+    }
+
+    public override async ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfCompleted();
+        if (_pending.WrittenCount == 0)
+        {
+            return new FlushResult(false, false);
+        }
+
+        var cancel = _flushCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            await connection.WriteAsync(new ReadOnlySequence<byte>(_pending.WrittenMemory), cancel.Token).ConfigureAwait(false);
+            _pending.ResetWrittenCount();
+            return new FlushResult(false, false);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return new FlushResult(true, false);
+        }
+        finally
+        {
+            _flushCancel = null;
+            cancel.Dispose();
+        }
+    }
+
+    public override async ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        ThrowIfCompleted();
+        if (_pending.WrittenCount > 0)
+        {
+            _pending.Write(source.Span);
+            return await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Nothing buffered: encrypt straight from the caller's memory.
+        await connection.WriteAsync(new ReadOnlySequence<byte>(source), cancellationToken).ConfigureAwait(false);
+        return new FlushResult(false, false);
+    }
+
+    public override void CancelPendingFlush() => _flushCancel?.Cancel();
+
+    public override void Complete(Exception? exception = null) => CompleteAsync(exception).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask CompleteAsync(Exception? exception = null)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        try
+        {
+            if (exception is null && _pending.WrittenCount > 0)
+            {
+                await connection.WriteAsync(new ReadOnlySequence<byte>(_pending.WrittenMemory), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _pending.ResetWrittenCount();
+            await connection.CloseWriteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void ThrowIfCompleted()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the TLS output is complete (close_notify was sent); no more data can be written");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Apps.Tls.Credentials;
+using Apps.Tls.Engine;
+using Apps.Tls.Tests.TestSupport;
+
+namespace Apps.Tls.Tests.Credentials;
+
+public class CredentialTests
+{
+    [Theory]
+    [InlineData(ServerKeyType.Rsa, "-----BEGIN RSA PRIVATE KEY-----")]
+    [InlineData(ServerKeyType.EcdsaP256, "-----BEGIN EC PRIVATE KEY-----")]
+    [InlineData(ServerKeyType.EcdsaP384, "-----BEGIN EC PRIVATE KEY-----")]
+    public void Traditional_pem_keys_are_read(ServerKeyType type, string header)
+    {
+        var certificate = TestPki.Get(type);
+        Assert.StartsWith(header, certificate.KeyPem);
+        var credential = PemCredentialReader.Read(certificate.CertificatePem, certificate.KeyPem);
+        Assert.Equal(type, credential.KeyType);
+        Assert.Equal(certificate.Der, credential.Chain[0]);
+        Assert.Contains("localhost", credential.DnsNames);
+    }
+
+    [Theory]
+    [InlineData("rsa:2048", ServerKeyType.Rsa)]
+    [InlineData("ed25519", ServerKeyType.Ed25519)]
+    [InlineData("ec -pkeyopt ec_paramgen_curve:P-256", ServerKeyType.EcdsaP256)]
+    public void Pkcs8_keys_made_by_openssl_are_read_and_serve_a_handshake(string algorithm, ServerKeyType type)
+    {
+        var parts = algorithm.Split(' ');
+        var certificate = parts.Length == 1 ? TestPki.FromOpenSsl(parts[0]) : FromOpenSslEc();
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", certificate.KeyPem);
+        var credential = PemCredentialReader.Read(certificate.CertificatePem + certificate.KeyPem);
+        Assert.Equal(type, credential.KeyType);
+
+        var pair = EnginePair.Create(certificate, server: s => new TlsServerOptions
+        {
+            Credentials = new ServerCredentialSet(credential), Random = s.Random,
+        });
+        pair.Handshake();
+    }
+
+    [Fact]
+    public async Task Pkcs12_file_made_by_openssl_is_read()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        using var directory = new TempDirectory();
+        var (cert, key) = certificate.WriteTo(directory.Path, "server");
+        var p12 = Path.Combine(directory.Path, "server.p12");
+        var run = await ExternalProcess.RunAsync("openssl",
+            ["pkcs12", "-export", "-in", cert, "-inkey", key, "-out", p12, "-passout", "pass:s3cret"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+
+        var credential = Pkcs12CredentialReader.ReadFile(p12, "s3cret");
+
+        Assert.Equal(certificate.Der, credential.Chain[0]);
+        var wrong = Assert.Throws<TlsCredentialException>(() => Pkcs12CredentialReader.ReadFile(p12, "wrong"));
+        Assert.Contains("password", wrong.Message);
+    }
+
+    [Fact]
+    public void Key_that_does_not_match_the_certificate_is_refused_with_advice()
+    {
+        var error = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(
+            TestPki.Get(ServerKeyType.EcdsaP256).CertificatePem, TestPki.Get(ServerKeyType.EcdsaP256, "other.test").KeyPem));
+        Assert.Contains("does not belong to the certificate", error.Message);
+    }
+
+    [Fact]
+    public void Missing_key_is_reported_in_one_line()
+    {
+        var error = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(TestPki.Get(ServerKeyType.Rsa).CertificatePem));
+        Assert.Contains("no private key found", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Appliance_certificate_is_usable_by_openssl_and_by_our_server()
+    {
+        var appliance = ApplianceCertificate.Create(["appliance.local", "192.168.7.1"], TestPki.Now, TestRandom.Create());
+        using var directory = new TempDirectory();
+        var cert = Path.Combine(directory.Path, "appliance.crt");
+        var key = Path.Combine(directory.Path, "appliance.key");
+        appliance.WritePemFiles(cert, key);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        var text = await ExternalProcess.RunAsync("openssl", ["x509", "-in", cert, "-noout", "-text"]);
+        Assert.Contains("DNS:appliance.local, IP Address:192.168.7.1", text.Stdout);
+        Assert.Contains("ecdsa-with-SHA256", text.Stdout);
+        Assert.Contains("TLS Web Server Authentication", text.Stdout);
+        var keyCheck = await ExternalProcess.RunAsync("openssl", ["pkey", "-in", key, "-noout"]);
+        Assert.True(keyCheck.ExitCode == 0, keyCheck.Stderr);
+        var verify = await ExternalProcess.RunAsync("openssl", ["verify", "-CAfile", cert, "-attime", TestPki.Now.ToUnixTimeSeconds().ToString(), cert]);
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+
+        var reread = PemCredentialReader.ReadFiles(cert, key);
+        Assert.Equal(ServerKeyType.EcdsaP256, reread.KeyType);
+        Assert.Equal(["appliance.local"], reread.DnsNames);
+    }
+
+    private static TestCertificate FromOpenSslEc()
+    {
+        using var directory = new TempDirectory();
+        var key = Path.Combine(directory.Path, "k.pem");
+        var cert = Path.Combine(directory.Path, "c.pem");
+        var run = ExternalProcess.RunAsync("openssl",
+        [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+            "-days", "365", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+        ]).GetAwaiter().GetResult();
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var pem = File.ReadAllText(cert);
+        return new TestCertificate(pem, File.ReadAllText(key),
+            new Org.BouncyCastle.X509.X509CertificateParser().ReadCertificate(System.Text.Encoding.ASCII.GetBytes(pem)));
+    }
+}
