@@ -169,14 +169,12 @@ internal static class CertificateProfile
         if (ca.AuthorityKeyIdentifierHasIssuerOrSerial)
             return new Rejection(VerificationFailure.Malformed,
                 $"{who} has an authorityKeyIdentifier with issuer and serial fields (CABF §7.1.2.1.3)");
-        if (ca.IsSelfIssued && ca.SubjectKeyIdentifier is { } ski && IsSelfSignedKey(ca)
-            && !ski.AsSpan().SequenceEqual(ca.AuthorityKeyIdentifier))
+        if (ca.IsSelfIssued && ca.SubjectKeyIdentifier is { } ski
+            && !ski.AsSpan().SequenceEqual(ca.AuthorityKeyIdentifier) && SignatureCheck.IsSignedBy(ca, ca))
             return new Rejection(VerificationFailure.Malformed,
                 $"{who} is self-signed but its authorityKeyIdentifier differs from its subjectKeyIdentifier");
         return null;
     }
-
-    private static bool IsSelfSignedKey(ParsedCertificate ca) => ca.PublicKey is { } key && ca.IsSignedBy(key);
 
     /// <summary>
     /// RFC 5280 §4.2.1.12: absent means any purpose. When present it must list the purpose;

@@ -41,6 +41,8 @@ public enum VerificationFailure
     TooComplex,
     /// <summary>The server's own certificate is a CA certificate (basicConstraints cA=TRUE).</summary>
     LeafIsCa,
+    /// <summary>A certificate on the path is listed on a revocation list its issuer signed.</summary>
+    Revoked,
 }
 
 /// <summary>What the leaf certificate must be good for (RFC 5280 §4.2.1.12).</summary>

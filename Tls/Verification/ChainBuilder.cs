@@ -11,6 +11,7 @@ namespace Apps.Tls.Verification;
 internal sealed class ChainBuilder
 {
     private readonly TrustAnchors _anchors;
+    private readonly IReadOnlyList<RevocationList> _crls;
     private readonly Dictionary<string, List<ParsedCertificate>> _intermediatesBySubject = new(StringComparer.Ordinal);
     private readonly VerificationLimits _limits;
     private readonly int _maxIntermediates;
@@ -24,10 +25,11 @@ internal sealed class ChainBuilder
     private Rejection? _best;
     private int _bestDepth = -1;
 
-    public ChainBuilder(TrustAnchors anchors, IEnumerable<ParsedCertificate> intermediates, VerificationLimits limits,
-        int maxIntermediates, KeyPurpose purpose, DateTime now, WorkBudget budget)
+    public ChainBuilder(TrustAnchors anchors, IEnumerable<ParsedCertificate> intermediates, IReadOnlyList<RevocationList> crls,
+        VerificationLimits limits, int maxIntermediates, KeyPurpose purpose, DateTime now, WorkBudget budget)
     {
         _anchors = anchors;
+        _crls = crls;
         _limits = limits;
         _maxIntermediates = maxIntermediates;
         _purpose = purpose;
@@ -61,11 +63,11 @@ internal sealed class ChainBuilder
         var found = false;
         foreach (var (candidate, isAnchor) in Candidates(child))
         {
-            found = true;
             if (!_budget.TryCharge(WorkBudget.Kind.Candidate))
                 return false;
             if (_onPath.Contains(candidate.Identity))
                 continue;
+            found = true;
             var rejection = CheckLink(child, candidate, isAnchor);
             if (_budget.IsExhausted)
                 return false;
@@ -145,6 +147,13 @@ internal sealed class ChainBuilder
                 $"the signature on certificate '{child.SubjectText}' does not verify with the key of '{issuer.SubjectText}'");
         }
 
+        // RFC 5280 §6.1.3 (a)(3): revocation status, from the CRLs this issuer signed.
+        foreach (var crl in _crls)
+        {
+            if (crl.IssuerDer.AsSpan().SequenceEqual(issuer.SubjectDer) && crl.Check(child, issuer, _budget) is { } revoked)
+                return revoked;
+        }
+
         // RFC 5280 §6.1.3 (b)-(c): constraints bind every certificate below, except self-issued intermediates.
         if (issuer.NameConstraints is { } constraints)
         {
@@ -164,9 +173,9 @@ internal sealed class ChainBuilder
         var key = (child.Fingerprint, issuer.Identity);
         if (_signatures.TryGetValue(key, out var valid))
             return valid;
-        if (issuer.PublicKey is null || !_budget.TryCharge(WorkBudget.Kind.Signature))
+        if (!_budget.TryCharge(WorkBudget.Kind.Signature))
             return false;
-        valid = child.IsSignedBy(issuer.PublicKey);
+        valid = SignatureCheck.IsSignedBy(child, issuer);
         _signatures[key] = valid;
         return valid;
     }
@@ -184,7 +193,7 @@ internal sealed class ChainBuilder
 
     private Rejection Untrusted(ParsedCertificate child)
     {
-        var issuer = Org.BouncyCastle.Asn1.X509.X509Name.GetInstance(child.Tbs.Issuer).ToString();
+        var issuer = child.Tbs.Issuer.ToString();
         var message = child == _path[0]
             ? $"certificate for {Leaf} was issued by '{issuer}', which is not a trusted root and was not sent by the server"
             : $"the chain for {Leaf} ends at '{child.SubjectText}', issued by '{issuer}', which is not a trusted root";

@@ -8,7 +8,6 @@ using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Security;
-using BcCertificate = Org.BouncyCastle.X509.X509Certificate;
 
 namespace Apps.Tls.Verification;
 
@@ -31,6 +30,8 @@ internal sealed class ParsedCertificate
         IsSelfIssued = SubjectDer.AsSpan().SequenceEqual(IssuerDer);
         _publicKey = new Lazy<AsymmetricKeyParameter?>(() => AlgorithmPolicy.CreateKey(Tbs.SubjectPublicKeyInfo),
             LazyThreadSafetyMode.PublicationOnly);
+        _platformKey = new Lazy<System.Security.Cryptography.AsymmetricAlgorithm?>(() => SignatureCheck.ImportPlatformKey(this),
+            LazyThreadSafetyMode.ExecutionAndPublication);
         Fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(der));
         Identity = Convert.ToHexString(SubjectDer) + "/" + Convert.ToHexString(SpkiDer);
         NotBefore = Tbs.StartDate.ToDateTime().ToUniversalTime();
@@ -38,6 +39,11 @@ internal sealed class ParsedCertificate
     }
 
     public byte[] Der { get; }
+
+    /// <summary>The TBSCertificate exactly as received (the bytes the issuer signed).</summary>
+    public ReadOnlyMemory<byte> TbsBytes => DerSlice.FirstElement(Der);
+
+
     public X509CertificateStructure Structure { get; }
     public TbsCertificateStructure Tbs { get; }
     public byte[] SubjectDer { get; }
@@ -48,11 +54,23 @@ internal sealed class ParsedCertificate
     public string Identity { get; }
     public DateTime NotBefore { get; }
     public DateTime NotAfter { get; }
+
     // Anchors are shared between verifications on many threads: build the key at most once, safely.
     private readonly Lazy<AsymmetricKeyParameter?> _publicKey;
 
     /// <summary>The subject's key, built on first use; null when it is not a valid key.</summary>
     public AsymmetricKeyParameter? PublicKey => _publicKey.Value;
+
+    // The same key for .NET (OpenSSL), imported once: OpenSSL 3's key decoding costs more than a
+    // signature check, and anchors are reused by every verification.
+    private readonly Lazy<System.Security.Cryptography.AsymmetricAlgorithm?> _platformKey;
+
+    /// <summary>The subject's ECDSA or RSA key as a .NET object; null for other key types or invalid keys.</summary>
+    /// <remarks>Not thread-safe to use: callers hold <see cref="PlatformKeyLock"/>.</remarks>
+    public System.Security.Cryptography.AsymmetricAlgorithm? PlatformKey => _platformKey.Value;
+
+    /// <summary>Serialises use of <see cref="PlatformKey"/> between threads.</summary>
+    public object PlatformKeyLock { get; } = new();
 
     /// <summary>True for an RSA subject key (checked without building the key).</summary>
     public bool HasRsaKey => Tbs.SubjectPublicKeyInfo.Algorithm.Algorithm.Id is "1.2.840.113549.1.1.1" or "1.2.840.113549.1.1.10";
@@ -104,20 +122,20 @@ internal sealed class ParsedCertificate
         if (der.Length > MaxDerLength)
             throw new CertificateFormatException(VerificationFailure.TooComplex,
                 $"is {der.Length} bytes long, over the {MaxDerLength}-byte limit");
-        Asn1Sequence outer;
-        X509CertificateStructure structure;
+        ParsedCertificate cert;
         try
         {
-            outer = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(der));
+            var outer = Asn1Sequence.GetInstance(Asn1Object.FromByteArray(der));
             if (outer.Count != 3 || outer[0] is not Asn1Sequence tbs)
                 throw new CertificateFormatException(VerificationFailure.Malformed, "is not an X.509 certificate");
             // BouncyCastle refuses duplicate extensions with a generic error: find them first (RFC 5280 §4.2).
             RejectDuplicateExtensions(tbs);
-            structure = X509CertificateStructure.GetInstance(outer);
+            var structure = X509CertificateStructure.GetInstance(outer);
             // X.690 DER only. BouncyCastle verifies the signature over a DER re-encoding of the
             // TBSCertificate, so a BER variant (e.g. TRUE as 0x01) would verify as if unchanged.
             if (!structure.GetDerEncoded().AsSpan().SequenceEqual(der))
                 throw new CertificateFormatException(VerificationFailure.Malformed, "is not in canonical DER encoding");
+            cert = new ParsedCertificate(der, structure);
         }
         catch (CertificateFormatException)
         {
@@ -130,7 +148,6 @@ internal sealed class ParsedCertificate
             throw new CertificateFormatException(VerificationFailure.Malformed, "is not valid DER: " + e.Message);
         }
 
-        var cert = new ParsedCertificate(der, structure);
         try
         {
             cert.ReadFields();
@@ -282,19 +299,6 @@ internal sealed class ParsedCertificate
                 if (!ext.IsCritical)
                     AddDefect(VerificationFailure.Malformed, "has a non-critical policyConstraints extension (RFC 5280 §4.2.1.11)");
                 break;
-        }
-    }
-
-    /// <summary>True when this certificate's signature verifies with <paramref name="issuerKey"/>.</summary>
-    public bool IsSignedBy(AsymmetricKeyParameter issuerKey)
-    {
-        try
-        {
-            return new BcCertificate(Structure).IsSignatureValid(issuerKey);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return false;
         }
     }
 }

@@ -3,7 +3,6 @@
 // and will only ever match an iPAddress subjectAltName (RFC 6125 §6.2.1, RFC 5280 §4.2.1.6).
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Apps.Tls.Verification;
 
@@ -50,7 +49,7 @@ public sealed class PeerName
         {
             // IPv6 literal; zone identifiers (fe80::1%eth0) have no meaning in a certificate.
             if (!unbracketed.Contains('%') && IPAddress.TryParse(unbracketed, out var v6)
-                && v6.AddressFamily == AddressFamily.InterNetworkV6)
+                && v6.GetAddressBytes().Length == 16)
             {
                 name = new PeerName(v6.ToString(), v6.GetAddressBytes());
                 return true;

@@ -15,6 +15,12 @@ public sealed record VerificationRequest(IReadOnlyList<byte[]> PeerChain, PeerNa
 
     /// <summary>Overrides <see cref="VerificationLimits.MaxIntermediates"/> for this request when set lower.</summary>
     public int? MaxIntermediates { get; init; }
+
+    /// <summary>
+    /// DER CRLs the caller already has (never fetched here); each applies to the certificates its
+    /// issuer signed. See RevocationList.cs for what is and is not checked.
+    /// </summary>
+    public IReadOnlyList<byte[]> RevocationLists { get; init; } = [];
 }
 
 /// <summary>
@@ -38,9 +44,12 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
         _limits = limits ?? new VerificationLimits();
     }
 
-    /// <summary>A verifier over the system roots (<see cref="TrustAnchors.SystemBundlePath"/>), read once now.</summary>
+    /// <summary>
+    /// A verifier over the system roots, read once now through the I/O shell
+    /// <see cref="Storage.SystemTrustStore"/> (kept here because Conduit builds on it).
+    /// </summary>
     public static StrictCertificateVerifier WithSystemRoots(VerificationLimits? limits = null) =>
-        new(TrustAnchors.LoadSystem(), limits);
+        Storage.SystemTrustStore.CreateVerifier(limits);
 
     /// <inheritdoc />
     public CertificateVerdict Verify(IReadOnlyList<byte[]> peerChain, string serverName, DateTimeOffset now)
@@ -113,8 +122,24 @@ public sealed class StrictCertificateVerifier : IServerCertificateVerifier
             }
         }
 
+        if (request.RevocationLists.Count > _limits.MaxRevocationLists)
+            return Fail(new Rejection(VerificationFailure.TooComplex,
+                $"{request.RevocationLists.Count} revocation lists were given; at most {_limits.MaxRevocationLists} are considered"));
+        var crls = new List<RevocationList>(request.RevocationLists.Count);
+        for (var i = 0; i < request.RevocationLists.Count; i++)
+        {
+            try
+            {
+                crls.Add(RevocationList.Parse(request.RevocationLists[i]));
+            }
+            catch (CertificateFormatException e)
+            {
+                return Fail(new Rejection(e.Failure, $"revocation list {i + 1} {e.Message}; fix or remove it"));
+            }
+        }
+
         var maxIntermediates = Math.Min(_limits.MaxIntermediates, request.MaxIntermediates ?? int.MaxValue);
-        var builder = new ChainBuilder(_anchors, intermediates, _limits, maxIntermediates, request.Purpose, now,
+        var builder = new ChainBuilder(_anchors, intermediates, crls, _limits, maxIntermediates, request.Purpose, now,
             new WorkBudget(_limits));
         var (path, failure) = builder.Build(leaf);
         if (path is null)

@@ -1,14 +1,11 @@
 // The set of certificates verification may end at (RFC 5280 §6.1.1 (d)). Anchors are indexed by
-// subject so that path building finds candidate issuers by exact DER name match. Reading the system
-// bundle is the one piece of file I/O here; callers in shells may instead pass the PEM text in.
+// subject so that path building finds candidate issuers by exact DER name match. Reading the
+// system bundle from disk is an I/O shell's job: Storage/SystemTrustStore.cs.
 namespace Apps.Tls.Verification;
 
 /// <summary>An immutable set of trusted root certificates.</summary>
 public sealed class TrustAnchors
 {
-    /// <summary>Debian's CA bundle, maintained by the ca-certificates package.</summary>
-    public const string SystemBundlePath = "/etc/ssl/certs/ca-certificates.crt";
-
     private const string PemBegin = "-----BEGIN CERTIFICATE-----";
     private const string PemEnd = "-----END CERTIFICATE-----";
 
@@ -50,9 +47,6 @@ public sealed class TrustAnchors
 
     /// <summary>Anchors from PEM text holding any number of CERTIFICATE blocks.</summary>
     public static TrustAnchors FromPem(string pem) => new(ReadPemCertificates(pem));
-
-    /// <summary>Anchors from the system bundle (<see cref="SystemBundlePath"/> unless another path is given).</summary>
-    public static TrustAnchors LoadSystem(string path = SystemBundlePath) => FromPem(File.ReadAllText(path));
 
     /// <summary>The DER certificates of every CERTIFICATE block in <paramref name="pem"/>.</summary>
     public static IReadOnlyList<byte[]> ReadPemCertificates(string pem)

@@ -21,6 +21,9 @@ public sealed record VerificationLimits
     /// <summary>Candidate issuers examined per verification, over all paths tried.</summary>
     public int MaxCandidates { get; init; } = 2048;
 
+    /// <summary>Revocation lists a caller may pass with one request.</summary>
+    public int MaxRevocationLists { get; init; } = 16;
+
     /// <summary>Name-versus-constraint comparisons per verification.</summary>
     public long MaxNameComparisons { get; init; } = 1 << 17;
 }

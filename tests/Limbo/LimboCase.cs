@@ -16,6 +16,7 @@ internal sealed record LimboCase(
     int? MaxChainDepth,
     IReadOnlyList<string> Features,
     IReadOnlyList<string> ConflictsWith,
+    IReadOnlyList<string> Crls,
     bool ExpectSuccess)
 {
     public string Namespace => Id.Contains("::", StringComparison.Ordinal) ? Id[..Id.IndexOf("::", StringComparison.Ordinal)] : Id;
@@ -48,6 +49,7 @@ internal sealed record LimboCase(
                 t.TryGetProperty("max_chain_depth", out var depth) && depth.ValueKind == JsonValueKind.Number ? depth.GetInt32() : null,
                 Strings(t, "features"),
                 Strings(t, "conflicts_with"),
+                Strings(t, "crls"),
                 t.GetProperty("expected_result").GetString() == "SUCCESS"));
         }
         return cases;

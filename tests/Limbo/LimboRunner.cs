@@ -55,6 +55,14 @@ internal static class LimboRunner
         {
             Purpose = purpose,
             MaxIntermediates = c.MaxChainDepth,
+            RevocationLists = c.Crls.Select(CrlDer).ToList(),
         });
+    }
+
+    private static byte[] CrlDer(string pem)
+    {
+        const string begin = "-----BEGIN X509 CRL-----", end = "-----END X509 CRL-----";
+        var start = pem.IndexOf(begin, StringComparison.Ordinal) + begin.Length;
+        return Convert.FromBase64String(pem[start..pem.IndexOf(end, StringComparison.Ordinal)]);
     }
 }

@@ -81,4 +81,25 @@ public sealed class AlgorithmPolicyTests
 
         AssertVerified(Verify(RsaRoot, "example.org", leaf));
     }
+
+    [Fact]
+    public void Ed25519_chain_is_accepted()
+    {
+        var generator = new Org.BouncyCastle.Crypto.Generators.Ed25519KeyPairGenerator();
+        generator.Init(new Org.BouncyCastle.Crypto.Parameters.Ed25519KeyGenerationParameters(new Org.BouncyCastle.Security.SecureRandom()));
+        var edRoot = new TestCertificate { Subject = "CN=Ed25519 Root", Ca = true, Key = generator.GenerateKeyPair(), SignatureAlgorithm = "Ed25519" }.Issue();
+        var leaf = new TestCertificate { Issuer = edRoot, DnsNames = ["example.org"], SignatureAlgorithm = "Ed25519" }.Issue();
+
+        AssertVerified(Verify(edRoot, "example.org", leaf));
+    }
+
+    [Fact]
+    public void Ecdsa_signature_by_an_rsa_issuer_name_twin_is_bad_signature()
+    {
+        // Same issuer name, different key type: the signature cannot verify.
+        var ecTwin = new TestCertificate { Subject = "CN=RSA Root", Ca = true }.Issue();
+        var leaf = TestCertificate.Leaf(ecTwin, "example.org");
+
+        AssertFailure(VerificationFailure.BadSignature, Verify(RsaRoot, "example.org", leaf));
+    }
 }

@@ -1,4 +1,5 @@
 using Apps.Tls.Verification;
+using Apps.Tls.Verification.Storage;
 using static Apps.Tls.Tests.Verification.VerifierFixture;
 
 namespace Apps.Tls.Tests.Verification;
@@ -72,15 +73,15 @@ public sealed class CrossSignedChainTests
     [Fact]
     public void System_roots_load_from_the_debian_bundle()
     {
-        var anchors = TrustAnchors.LoadSystem();
+        var anchors = SystemTrustStore.Load();
 
-        Assert.True(anchors.Count > 100, $"only {anchors.Count} roots in {TrustAnchors.SystemBundlePath}");
+        Assert.True(anchors.Count > 100, $"only {anchors.Count} roots in {SystemTrustStore.BundlePath}");
     }
 
     [Fact]
     public void Chain_to_our_test_root_is_unknown_to_the_system_roots()
     {
-        var verdict = new StrictCertificateVerifier(TrustAnchors.LoadSystem())
+        var verdict = new StrictCertificateVerifier(SystemTrustStore.Load())
             .Verify([Leaf.Der, R3.Der], "example.org", TestCertificate.Now);
 
         AssertFailure(VerificationFailure.UnknownIssuer, verdict);

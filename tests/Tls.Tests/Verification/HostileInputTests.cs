@@ -92,6 +92,20 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void Damaged_anchors_are_left_out_and_counted()
+    {
+        var pem = "-----BEGIN CERTIFICATE-----\n" + Convert.ToBase64String(Root.Der) + "\n-----END CERTIFICATE-----\n"
+            + "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n"
+            + "-----BEGIN CERTIFICATE-----\n!!! not base64 !!!\n-----END CERTIFICATE-----\n"
+            + "-----BEGIN CERTIFICATE-----\n" + Convert.ToBase64String(Root.Der[..100]);
+
+        var anchors = TrustAnchors.FromPem(pem);
+
+        Assert.Equal(1, anchors.Count);
+        Assert.Equal(1, anchors.Unusable);
+    }
+
+    [Fact]
     public void Garbage_extra_certificates_are_ignored() =>
         AssertVerified(VerifyBytes(Leaf.Der, [0x30, 0x03, 0x02, 0x01, 0x00], [0xFF]));
 
@@ -106,7 +120,10 @@ public sealed class HostileInputTests
         var bByA = new TestCertificate { Subject = b.Subject, Issuer = a, Ca = true, Key = keyB }.Issue();
         var leaf = TestCertificate.Leaf(aByB, "example.org");
 
-        AssertFailure(VerificationFailure.UnknownIssuer, Verify(Root, "example.org", leaf, aByB, bByA));
+        var verdict = Verify(Root, "example.org", leaf, aByB, bByA);
+
+        AssertFailure(VerificationFailure.UnknownIssuer, verdict);
+        Assert.Contains("ends at 'CN=Cycle B', issued by 'CN=Cycle A'", verdict.Message);
     }
 
     [Fact]

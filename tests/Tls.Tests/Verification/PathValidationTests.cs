@@ -356,4 +356,25 @@ public sealed class PathValidationTests
 
         AssertFailure(VerificationFailure.ExtendedKeyUsage, verdict);
     }
+
+    [Fact]
+    public void One_verifier_serves_many_threads_at_once()
+    {
+        var leaf = TestCertificate.Leaf(Intermediate, "example.org");
+        var other = TestCertificate.Leaf(Intermediate, "other.example.org");
+        var verifier = new StrictCertificateVerifier(TrustAnchors.FromCertificates([Root.Der]));
+        var failures = 0;
+
+        Parallel.For(0, 200, i =>
+        {
+            var verdict = i % 2 == 0
+                ? verifier.Verify([leaf.Der, Intermediate.Der], "example.org", TestCertificate.Now)
+                : verifier.Verify([other.Der, Intermediate.Der], "example.org", TestCertificate.Now);
+            var expected = i % 2 == 0 ? VerificationFailure.None : VerificationFailure.NameMismatch;
+            if (verdict.Failure != expected)
+                Interlocked.Increment(ref failures);
+        });
+
+        Assert.Equal(0, failures);
+    }
 }
