@@ -1,3 +1,4 @@
+using Apps.TrustStore.Certificates;
 using Apps.TrustStore.Exchange;
 using Apps.TrustStore.Policy;
 using LiteDB;
@@ -16,18 +17,27 @@ public sealed partial class PinStore
     /// </summary>
     public (int Added, int Existing) Import(PinExport export, DateTimeOffset now) => InTransaction(() =>
     {
-        int added = 0, existing = 0;
         foreach (PolicySetting p in export.Policies)
             _policies.Upsert(new BsonDocument { ["_id"] = PolicyId(p.Scope, p.Name), ["policy"] = p.Policy.Name() });
+        // One pass over the stored pins, then bulk inserts: an import of 100k pins must not
+        // cost 100k index queries.
+        var known = new Dictionary<(HostPort, SpkiFingerprint), Pin>();
+        foreach (BsonDocument doc in _pins.FindAll())
+        {
+            Pin stored = BsonMapping.ToPin(doc, FilePath);
+            known[(stored.Server, stored.Spki)] = stored;
+        }
+        var newPins = new List<BsonDocument>();
+        var newEvents = new List<BsonDocument>();
+        int existing = 0;
         foreach (Pin pin in export.Pins)
         {
             if (pin.Note is { Length: > Pin.MaxNoteLength })
                 throw new TrustStoreException(TrustStoreError.InvalidInput, $"the note of {pin.Server} is longer than {Pin.MaxNoteLength} characters");
-            Pin? same = ReadPins(pin.Server).FirstOrDefault(p => p.Spki == pin.Spki);
-            if (same is not null)
+            if (known.TryGetValue((pin.Server, pin.Spki), out Pin? same))
             {
                 existing++;
-                if ((same.Chain.Count == 0 && pin.Chain.Count > 0) || (same.Note is null && pin.Note is not null))
+                if (same.Id != 0 && ((same.Chain.Count == 0 && pin.Chain.Count > 0) || (same.Note is null && pin.Note is not null)))
                 {
                     _pins.Update(BsonMapping.ToBson(same with
                     {
@@ -38,11 +48,13 @@ public sealed partial class PinStore
                 }
                 continue;
             }
-            added++;
-            _pins.Insert(BsonMapping.ToBson(pin with { Id = 0 }));
-            _events.Insert(BsonMapping.ToBson(new HistoryEvent(0, pin.Server, "trust", now, HistoryEventKind.Imported, pin.Spki, [],
+            known[(pin.Server, pin.Spki)] = pin with { Id = 0 };
+            newPins.Add(BsonMapping.ToBson(pin with { Id = 0 }));
+            newEvents.Add(BsonMapping.ToBson(new HistoryEvent(0, pin.Server, "trust", now, HistoryEventKind.Imported, pin.Spki, [],
                 $"imported ({pin.TrustedBy.Name()} since {pin.FirstSeen:yyyy-MM-dd})")));
         }
-        return (added, existing);
+        _pins.InsertBulk(newPins);
+        _events.InsertBulk(newEvents);
+        return (newPins.Count, existing);
     });
 }

@@ -51,6 +51,6 @@ public sealed partial class PinStore
     });
 
     /// <summary>The pins of one server read from the database (inside transactions, or without a snapshot).</summary>
-    private List<Pin> ReadPins(HostPort server) =>
+    internal List<Pin> ReadPins(HostPort server) =>
         Guard(() => _pins.Find(Query.EQ("key", server.ToString())).Select(d => BsonMapping.ToPin(d, FilePath)).OrderBy(p => p.Id).ToList());
 }

@@ -67,13 +67,22 @@ public sealed partial class PinStore : IDisposable
     /// Asks <see cref="TofuPolicy"/> about <paramref name="request"/> with this server's pins and
     /// policy, and records the outcome, all in one transaction.
     /// </summary>
-    public TrustDecision Check(TrustRequest request, TofuOptions? options = null) => InTransaction(() =>
+    public TrustDecision Check(TrustRequest request, TofuOptions? options = null)
     {
-        TrustPolicy policy = PolicyFor(request.Service, request.Server.Host);
-        TrustDecision decision = TofuPolicy.Decide(request, policy, ReadPins(request.Server), options);
-        Record(decision);
-        return decision;
-    });
+        using System.Diagnostics.Activity? activity = TrustStoreTelemetry.Source.StartActivity("trust.check");
+        activity?.SetTag("server.address", request.Server.Host);
+        activity?.SetTag("server.port", request.Server.Port);
+        activity?.SetTag("trust.service", request.Service);
+        TrustDecision result = InTransaction(() =>
+        {
+            TrustPolicy policy = PolicyFor(request.Service, request.Server.Host);
+            TrustDecision decision = TofuPolicy.Decide(request, policy, ReadPins(request.Server), options);
+            Record(decision);
+            return decision;
+        });
+        TrustStoreTelemetry.Record(result, activity);
+        return result;
+    }
 
     /// <summary>Stores what a decision says to record.</summary>
     public void Apply(TrustDecision decision) => InTransaction(() => Record(decision));

@@ -178,6 +178,10 @@ public sealed class PinStoreTests : IDisposable
         _store.SetPolicy(PolicyScope.Host, "A.Example", TrustPolicy.Pin);
         Assert.Equal(TrustPolicy.Pin, _store.PolicyFor("https", "a.example"));
         Assert.Equal(2, _store.Policies().Count);
+        var table = new PolicyTable(_store.Policies());
+        Assert.Equal(TrustPolicy.Pin, table.For("https", "A.EXAMPLE"));
+        Assert.Equal(TrustPolicy.Ca, table.For("https", "b.example"));
+        Assert.Equal(TrustPolicy.Tofu, table.For("xmpp-client", "b.example"));
         _store.SetPolicy(PolicyScope.Host, "a.example", null);
         Assert.Equal(TrustPolicy.Ca, _store.PolicyFor("https", "a.example"));
     }
@@ -205,6 +209,34 @@ public sealed class PinStoreTests : IDisposable
         }
         Assert.Empty(_store.PinsFor(Server));
         Assert.True(File.Exists(Path.ChangeExtension(_dir.Db, ".generation")));
+    }
+
+    [Fact]
+    public void Check_counts_decisions_by_policy_and_outcome()
+    {
+        var seen = new List<(long Value, string? Outcome)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == TrustStoreTelemetry.Name) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? outcome = null;
+            foreach (var tag in tags) if (tag.Key == "outcome") outcome = tag.Value as string;
+            lock (seen) seen.Add((value, outcome));
+        });
+        listener.Start();
+        using var key = TestCertificates.NewKey();
+        using var other = TestCertificates.NewKey();
+        var server = HostPort.Create("metrics-" + Guid.NewGuid().ToString("N")[..8] + ".example", 443);
+        Connect(key, server: server);
+        Connect(other, server: server);
+        lock (seen)
+        {
+            Assert.Contains((1L, "first-use"), seen);
+            Assert.Contains((1L, "key-changed"), seen);
+        }
     }
 
     [Fact]

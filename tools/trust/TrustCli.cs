@@ -86,6 +86,10 @@ internal static class TrustCli
         {
             return context.Fail(e.Message, ExitCodes.InvalidInput);
         }
+        catch (Exception e)
+        {
+            return context.Fail($"unexpected failure ({e.GetType().Name}: {e.Message}); please report it with the command you ran", ExitCodes.Internal);
+        }
     }
 }
 

@@ -54,6 +54,8 @@ internal static class AcceptChangeCommand
             Pin accepted = store.AcceptChange(offer, run.Now);
             if (run.Json) run.WriteJson(w => PinJson.WritePin(w, accepted, includeChain: false, run.Hex));
             else run.Out.WriteLine($"{offer.Server} now trusts {accepted.Spki.Format(run.Hex)}");
+            if (store.PolicyFor(offer.Service, offer.Server.Host) == TrustPolicy.Ca)
+                context.Console.Error.WriteLine($"trust: note: the policy for {offer.Server.Host} is ca, which ignores pins; run 'trust policy {offer.Server.Host} tofu' to use this one");
             return ExitCodes.Ok;
         }));
         return command;

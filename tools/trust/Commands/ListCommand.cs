@@ -15,7 +15,8 @@ internal static class ListCommand
         {
             using PinStore store = run.OpenStore();
             IReadOnlyList<Pin> pins = store.AllPins();
-            var policies = pins.Select(p => store.PolicyFor(p.Service, p.Server.Host)).ToList();
+            var table = new PolicyTable(store.Policies());
+            var policies = pins.Select(p => table.For(p.Service, p.Server.Host)).ToList();
             if (run.Json)
             {
                 run.WriteJson(w =>
@@ -33,14 +34,14 @@ internal static class ListCommand
                 run.Out.WriteLine($"no pins in {store.FilePath}");
                 return ExitCodes.Ok;
             }
-            var table = new TextTable("HOST", "PORT", "SERVICE", "POLICY", "FINGERPRINT", "FIRST SEEN", "LAST SEEN");
+            var text = new TextTable("HOST", "PORT", "SERVICE", "POLICY", "FINGERPRINT", "FIRST SEEN", "LAST SEEN");
             for (int i = 0; i < pins.Count; i++)
             {
                 Pin p = pins[i];
-                table.Add(p.Server.Host, p.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Service,
+                text.Add(p.Server.Host, p.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Service,
                     policies[i].Name(), p.Spki.Format(run.Hex), CliRun.Minute(p.FirstSeen), CliRun.Minute(p.LastSeen));
             }
-            table.WriteTo(run.Out);
+            text.WriteTo(run.Out);
             return ExitCodes.Ok;
         }));
         return command;
