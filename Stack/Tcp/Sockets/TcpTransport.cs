@@ -30,6 +30,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         _loop = loop;
         _settings = settings;
         _random = random;
+        TcpMetrics.Register(Counters);
     }
 
     /// <summary>TCP event counts for this stack (any thread; values may lag).</summary>

@@ -157,4 +157,34 @@ public class TcpOverNetworkStackTests
         listener.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => listener.AcceptAsync().AsTask());
     }
+
+    [Fact]
+    public async Task Tcp_counters_are_published_on_the_apps_stack_meter()
+    {
+        var measured = new Dictionary<string, long>();
+        using var meterListener = new System.Diagnostics.Metrics.MeterListener();
+        meterListener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StackCounters.MeterName && instrument.Name.StartsWith("apps.stack.tcp.", StringComparison.Ordinal))
+                l.EnableMeasurementEvents(instrument);
+        };
+        meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            lock (measured)
+            {
+                string key = instrument.Name + "/" + tags[0].Value;
+                measured[key] = measured.GetValueOrDefault(key) + value;
+            }
+        });
+        meterListener.Start();
+
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(a.ConnectTcpAsync(B, 9)));
+        meterListener.RecordObservableInstruments();
+
+        Assert.True(measured["apps.stack.tcp.connections/opened"] >= 1);
+        Assert.True(measured["apps.stack.tcp.resets/in"] >= 1);
+        Assert.True(measured["apps.stack.tcp.segments/out"] >= 1);
+    }
 }
