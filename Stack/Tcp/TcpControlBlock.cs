@@ -129,6 +129,7 @@ public sealed partial class TcpControlBlock
     internal TcpSeqNumber InitialSendSequence => _iss;
     internal TcpSeqNumber SndUna => _sndUna;
     internal TcpSeqNumber SndNxt => _sndNxt;
+    internal TcpSeqNumber SndMax => _sndMax;
     internal TcpSeqNumber RcvNxt => _rcvNxt;
     internal bool InRecovery => _inRecovery;
 
@@ -212,6 +213,20 @@ public sealed partial class TcpControlBlock
         if (error is TcpError.ConnectionReset or TcpError.ConnectionRefused) Raise(TcpEvents.Reset);
         Raise(TcpEvents.Closed);
     }
+
+    /// <summary>
+    /// RFC 6191 §2: in TIME-WAIT, a SYN may open a new incarnation if it is newer than everything of
+    /// this one: a larger timestamp when both use them, else a sequence number above RCV.NXT.
+    /// </summary>
+    internal bool AcceptsNewIncarnation(in TcpHeader syn)
+    {
+        if (State != TcpState.TimeWait) return false;
+        if (_timestamps && syn.Options.Timestamps is TcpTimestamps ts) return unchecked((int)(ts.Value - _tsRecent)) > 0;
+        return syn.Sequence > _rcvNxt;
+    }
+
+    /// <summary>Ends TIME-WAIT early because a new incarnation takes over the tuple.</summary>
+    internal void EndTimeWait() => EnterClosed(TcpError.None);
 
     private void EnterTimeWait(TimeSpan now)
     {

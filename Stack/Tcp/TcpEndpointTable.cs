@@ -107,6 +107,16 @@ public sealed class TcpEndpointTable
         var tuple = new TcpTuple(destination, header.DestinationPort, source, header.SourcePort);
         if (_connections.TryGetValue(tuple, out var tcb) && tcb.State != TcpState.Closed)
         {
+            // RFC 6191 / RFC 9293 §3.10.7.4: a new SYN may end TIME-WAIT early when it is provably newer.
+            if ((header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn
+                && _listeners.TryGetValue(header.DestinationPort, out var reusing) && tcb.AcceptsNewIncarnation(header))
+            {
+                var previousEnd = tcb.SndMax;
+                tcb.EndTimeWait();
+                _connections.Remove(tuple);
+                Admit(reusing, tuple, header, now, previousEnd);
+                return;
+            }
             tcb.Receive(header, payload, now);
             return;
         }
@@ -131,7 +141,7 @@ public sealed class TcpEndpointTable
         _resets.Enqueue((tuple, reset));
     }
 
-    private void Admit(TcpListenQueue listener, TcpTuple tuple, in TcpHeader syn, TimeSpan now)
+    private void Admit(TcpListenQueue listener, TcpTuple tuple, in TcpHeader syn, TimeSpan now, TcpSeqNumber? previousEnd = null)
     {
         Counters.SegmentsReceived++;
         if (listener.BacklogFull)
@@ -145,7 +155,10 @@ public sealed class TcpEndpointTable
             Counters.SynQueueEvictions++;
         }
         _connections.Remove(tuple); // a CLOSED leftover with the same tuple
-        var tcb = TcpControlBlock.Accept(Settings, Counters, tuple, _isn.Next(tuple, now), syn, now);
+        var iss = _isn.Next(tuple, now);
+        // RFC 1122 §4.2.2.13: a reused tuple starts above every sequence number of the old incarnation.
+        if (previousEnd is TcpSeqNumber end && iss - end < 1) iss = end + 65536;
+        var tcb = TcpControlBlock.Accept(Settings, Counters, tuple, iss, syn, now);
         _connections.Add(tuple, tcb);
         listener.AddHalfOpen(tcb);
         Counters.ConnectionsAccepted++;

@@ -171,4 +171,36 @@ public class EndpointTableTests
         table.Listen(80);
         Assert.Throws<InvalidOperationException>(() => table.Listen(80));
     }
+
+    [Fact]
+    public void New_syn_above_the_old_incarnation_ends_time_wait_and_opens_a_new_connection()
+    {
+        var table = Table();
+        var listener = table.Listen(80);
+        // A connection on (Them:40000 -> Us:80) that the server (us) closes first, ending in TIME-WAIT.
+        table.Receive(Them, Us, Syn(40000, seq: 100), default, T0);
+        var synAck = Poll(table, T0).Single();
+        var serverIss = synAck.Header.Sequence;
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), serverIss + 1, TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        var server = listener.TryAccept()!;
+        server.Close();
+        var fin = Poll(table, T0).Single();
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), fin.Header.Sequence + 1, TcpFlags.Fin | TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        Assert.Equal(TcpState.TimeWait, server.State);
+
+        // An old duplicate SYN (below RCV.NXT) is not a new incarnation: challenge ACK from TIME-WAIT.
+        table.Receive(Them, Us, Syn(40000, seq: 50), default, T0);
+        Assert.Equal(TcpFlags.Ack, Poll(table, T0).Single().Flags);
+        Assert.Equal(TcpState.TimeWait, server.State);
+
+        // A newer SYN reuses the tuple at once, with an ISS above the old connection's sequence space.
+        table.Receive(Them, Us, Syn(40000, seq: 5000), default, T0 + TimeSpan.FromSeconds(1));
+        var newSynAck = Poll(table, T0 + TimeSpan.FromSeconds(1)).Single();
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, newSynAck.Flags);
+        Assert.Equal(5001u, newSynAck.Ack);
+        Assert.True(newSynAck.Header.Sequence > fin.Header.Sequence);
+        Assert.Equal(TcpState.Closed, server.State);
+    }
 }
