@@ -187,4 +187,29 @@ public class TcpOverNetworkStackTests
         Assert.True(measured["apps.stack.tcp.resets/in"] >= 1);
         Assert.True(measured["apps.stack.tcp.segments/out"] >= 1);
     }
+
+    [Fact]
+    public async Task A_reader_that_stops_reading_closes_the_window_and_holds_the_writer_back()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
+        var server = await net.RunAsync(accept);
+
+        var data = new byte[3 << 20]; // more than both pipes and both core buffers hold
+        new Random(4).NextBytes(data);
+        var write = Task.Run(async () =>
+        {
+            await client.Output.WriteAsync(data);
+            await client.Output.CompleteAsync();
+        });
+        await net.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+
+        Assert.False(write.IsCompleted, "the writer should be held back while nobody reads");
+        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(10));
+        await write;
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
+    }
 }
