@@ -142,7 +142,7 @@ public sealed partial class TcpControlBlock
     {
         if (!CanSend) throw new InvalidOperationException($"cannot send on a TCP connection in state {State}; the connection was closed or never opened");
         int n = _sendBuffer.Write(data);
-        if (n > 0) _needsPoll = true;
+        if (n > 0) RequestPoll();
         return n;
     }
 
@@ -156,7 +156,7 @@ public sealed partial class TcpControlBlock
             && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
             _ackNow = true;
-            _needsPoll = true;
+            RequestPoll();
         }
         return n;
     }
@@ -179,7 +179,7 @@ public sealed partial class TcpControlBlock
                 State = TcpState.LastAck;
                 break;
         }
-        _needsPoll = true;
+        RequestPoll();
     }
 
     /// <summary>RFC 9293 §3.10.5 ABORT: drops all data and sends RST if the peer knows of us.</summary>
@@ -190,8 +190,26 @@ public sealed partial class TcpControlBlock
             QueueReset(_sndNxt, default, TcpFlags.Rst);
         }
         if (State != TcpState.Closed) EnterClosed(TcpError.Aborted);
-        _needsPoll = true;
+        RequestPoll();
     }
+
+    /// <summary>
+    /// Called when an application call (send, read, close, abort) made the connection due for
+    /// <see cref="Poll"/>, so the owner can schedule it without scanning every connection.
+    /// </summary>
+    internal Action<TcpControlBlock>? PollRequested { get; set; }
+
+    /// <summary>The time of this connection's live entry in its owner's timer queue (owned by <see cref="TcpEndpointTable"/>).</summary>
+    internal TimeSpan? ScheduledAt { get; set; }
+
+    private void RequestPoll()
+    {
+        _needsPoll = true;
+        PollRequested?.Invoke(this);
+    }
+
+    /// <summary>Drops the connection silently (an evicted half-open connection: no RST to a possibly spoofed address).</summary>
+    internal void Discard() => EnterClosed(TcpError.None);
 
     /// <summary>Returns and clears the events raised since the last call.</summary>
     public TcpEvents TakeEvents()

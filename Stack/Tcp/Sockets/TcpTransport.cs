@@ -19,7 +19,6 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private readonly Action<Span<byte>> _random;
     private readonly Dictionary<TcpControlBlock, TcpConnection> _connections = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<ushort, TcpListener> _listeners = [];
-    private readonly List<TcpControlBlock> _ended = [];
     private readonly byte[] _segment = new byte[TcpHeader.MaxLength + ushort.MaxValue];
     private TcpEndpointTable? _table;
     private IIpv4Output? _output;
@@ -66,16 +65,17 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     public void Poll(TimeSpan now)
     {
         _now = now;
-        Table.Poll(now, this);
+        var table = Table;
+        table.Poll(now, this);
         foreach (var listener in _listeners.Values) listener.Fill();
-        foreach (var (tcb, connection) in _connections)
+        // Only connections the table just polled can have new events.
+        foreach (var tcb in table.Polled)
         {
+            if (!_connections.TryGetValue(tcb, out var connection)) continue; // not accepted yet
             var events = tcb.TakeEvents();
             if (events != TcpEvents.None) connection.OnEvents(events);
-            if (tcb.State == TcpState.Closed) _ended.Add(tcb);
+            if (tcb.State == TcpState.Closed) _connections.Remove(tcb);
         }
-        foreach (var tcb in _ended) _connections.Remove(tcb);
-        _ended.Clear();
     }
 
     void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
@@ -109,6 +109,8 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         var connection = new TcpConnection(this, tcb);
         _connections.Add(tcb, connection);
         connection.Start();
+        var pending = tcb.TakeEvents(); // raised while it waited in the accept queue
+        if (pending != TcpEvents.None) connection.OnEvents(pending);
         return connection;
     }
 

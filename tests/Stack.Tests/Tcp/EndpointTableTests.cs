@@ -203,4 +203,32 @@ public class EndpointTableTests
         Assert.True(newSynAck.Header.Sequence > fin.Header.Sequence);
         Assert.Equal(TcpState.Closed, server.State);
     }
+
+    [Fact]
+    public void Poll_touches_only_connections_with_work()
+    {
+        var table = Table();
+        var connections = Enumerable.Range(0, 500).Select(i => table.Connect(Us, Them, 443, T0, localPort: (ushort)(50000 + i))).ToList();
+        var syns = Poll(table, T0);
+        Assert.Equal(500, syns.Count);
+        Assert.Equal(500, table.Polled.Count);
+
+        // One segment arrives: only its connection is polled.
+        var first = syns[0];
+        table.Receive(Them, Us, new TcpHeader(443, first.Header.SourcePort, new TcpSeqNumber(9), first.Header.Sequence + 1,
+            TcpFlags.Syn | TcpFlags.Ack, 1000, new TcpOptions { MaxSegmentSize = 1000 }), default, T0);
+        Assert.Single(Poll(table, T0));
+        Assert.Single(table.Polled);
+        Assert.Equal(TcpState.Established, connections[0].State);
+
+        // The application writes on one connection: only that one is polled.
+        connections[0].Send(new byte[10]);
+        Poll(table, T0);
+        Assert.Single(table.Polled);
+
+        // The next deadline is the SYN retransmission timer of the other 499, all due together.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), table.PollAt);
+        Poll(table, T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(500, table.Polled.Count); // 499 SYN retransmissions + the data retransmission
+    }
 }
