@@ -67,6 +67,8 @@ public sealed partial class NetworkStack
         public void LeaseChanged(DhcpLease? lease)
         {
             stack._lease = lease;
+            if (lease is not null)
+                StackLog.LeaseObtained(stack._logger, stack._options.Name, lease.Address, lease.Server, lease.LeaseTime);
             stack.Configure(lease?.ToSettings(), stack._loop.Now);
         }
     }
