@@ -164,4 +164,25 @@ public class KernelInteropTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task Jumbo_mtu_set_on_the_tap_carries_large_pings_unfragmented()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24", mtu: 9000);
+        using var stack = CreateStack(peer.Tap, Ipv4Settings.Parse($"{OurAddress}/24"));
+
+        var link = await peer.ExecAsync($"ip link show dev {peer.Device}");
+        Assert.Contains("mtu 9000", link.Stdout);
+        // -M do: the kernel sets DF and refuses to fragment; 8000 bytes of data fit in one 9000-byte packet.
+        var r = await peer.ExecAsync($"ping -c 2 -i 0.2 -W 2 -M do -s 8000 {OurAddress}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(9000, stack.Mtu);
+    }
+
+    [Fact]
+    public void Tap_name_longer_than_ifnamsiz_is_refused_with_advice()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TapInterface.Open("a-name-far-too-long-for-linux"));
+        Assert.Contains("shorter name", e.Message);
+    }
 }
