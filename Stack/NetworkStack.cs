@@ -191,7 +191,8 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     private TimeSpan Poll(TimeSpan now)
     {
         PollDhcp(now);
-        if (_ip.NextDeadline() <= now)
+        // Bounded: loop-back traffic to ourselves can provoke more (a ping to self, then its reply).
+        for (int round = 0; round < 16 && _ip.NextDeadline() <= now; round++)
             _ip.Poll(now);
         var next = _ip.NextDeadline();
         var dhcp = DhcpDeadline();

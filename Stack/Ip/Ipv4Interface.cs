@@ -25,6 +25,10 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     private readonly Ipv4Reassembler _reassembler = new();
     private readonly byte[] _frame;
     private ushort _nextIdentification;
+    private readonly Queue<byte[]> _loopback = new();
+
+    /// <summary>Datagrams to ourselves waiting for the next <see cref="Poll"/>.</summary>
+    public const int MaxLoopbackQueue = 256;
 
     /// <summary>Sends one frame on the link (the span is valid only during the call).</summary>
     public delegate void FrameTransmitter(ReadOnlySpan<byte> frame);
@@ -118,6 +122,7 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>Runs every timer that is due.</summary>
     public void Poll(TimeSpan now)
     {
+        DeliverLoopback(now);
         _arp.Poll(now,
             address => SendArp(ArpOperation.Request, MacAddress.Broadcast, Settings?.Address ?? Ipv4Address.Any, MacAddress.Zero, address),
             (_, pending) =>
@@ -134,6 +139,8 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>The earliest time <see cref="Poll"/> has work, or <see cref="TimeSpan.MaxValue"/>.</summary>
     public TimeSpan NextDeadline()
     {
+        if (_loopback.Count > 0)
+            return TimeSpan.Zero;
         var next = _arp.NextDeadline();
         var reassembly = _reassembler.NextDeadline();
         if (reassembly < next)
