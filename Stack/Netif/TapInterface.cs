@@ -32,6 +32,9 @@ public sealed unsafe class TapInterface : INetworkInterface
     /// <inheritdoc/>
     public int Mtu { get; }
 
+    /// <summary>Why the reader stopped on its own (the device went away), or null while it runs.</summary>
+    public string? ReadError { get; private set; }
+
     /// <summary>Frames dropped because the kernel's queue was full or the write failed.</summary>
     public long WriteDrops => Interlocked.Read(ref _writeDrops);
 
@@ -117,13 +120,21 @@ public sealed unsafe class TapInterface : INetworkInterface
                 }
                 if (_closing || fds[1].Revents != 0)
                     return;
-                // Drain what is queued; EAGAIN ends the batch.
+                // Drain what is queued; EAGAIN ends the batch. Any other error (the device was deleted
+                // under us) ends the reader rather than spinning on a descriptor that stays readable.
                 while (true)
                 {
                     nint n = LinuxNative.Read(_fd, p, buffer.Length);
-                    if (n <= 0)
+                    if (n > 0)
+                    {
+                        receiver(new ReadOnlySpan<byte>(p, (int)n));
+                        continue;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (n < 0 && errno is LinuxNative.EAGAIN or LinuxNative.EINTR)
                         break;
-                    receiver(new ReadOnlySpan<byte>(p, (int)n));
+                    ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
+                    return;
                 }
             }
         }

@@ -185,4 +185,17 @@ public class KernelInteropTests
         var e = Assert.Throws<ArgumentException>(() => TapInterface.Open("a-name-far-too-long-for-linux"));
         Assert.Contains("shorter name", e.Message);
     }
+
+    [Fact]
+    public async Task Device_deleted_under_the_stack_stops_the_reader_with_a_reason()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        using var stack = CreateStack(peer.Tap, Ipv4Settings.Parse($"{OurAddress}/24"));
+
+        await HostCommand.CheckAsync("ip", $"netns del {peer.Namespace}"); // takes the TAP device with it
+        for (int i = 0; i < 100 && peer.Tap.ReadError is null; i++)
+            await Task.Delay(50);
+
+        Assert.NotNull(peer.Tap.ReadError);
+    }
 }
