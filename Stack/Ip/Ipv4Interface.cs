@@ -127,8 +127,11 @@ internal sealed partial class Ipv4Interface : IIpv4Output
             address => SendArp(ArpOperation.Request, MacAddress.Broadcast, Settings?.Address ?? Ipv4Address.Any, MacAddress.Zero, address),
             (_, pending) =>
             {
-                for (int i = 0; i < pending.Count; i++)
+                foreach (var packet in pending)
+                {
                     Counters.CountDrop(DropReason.Unresolved);
+                    ReportHostUnreachable(packet, now);
+                }
             });
         for (int expired = _reassembler.Poll(now); expired > 0; expired--)
             Counters.CountDrop(DropReason.ReassemblyLimit);

@@ -150,4 +150,60 @@ public class UdpBetweenStacksTests
         var e = await Assert.ThrowsAsync<NetworkStackException>(() => net.RunAsync(socket.SendToAsync(new byte[1], B, 1)));
         Assert.Equal(DropReason.NoRoute, e.Reason);
     }
+
+    [Fact]
+    public async Task Sockets_used_from_many_threads_at_once_lose_nothing_on_a_clean_link()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        var b = net.AddStack("10.0.0.2/24");
+        using var receiver = await net.RunAsync(b.OpenUdpAsync(5000));
+        await net.RunAsync(a.PingAsync(B, TimeSpan.FromSeconds(1))); // resolve ARP first
+
+        var senders = await net.RunAsync(Task.WhenAll(Enumerable.Range(0, 8).Select(_ => a.OpenUdpAsync())));
+        var sending = Task.WhenAll(senders.Select((socket, t) => Task.Run(async () =>
+        {
+            for (int i = 0; i < 25; i++)
+                await socket.SendToAsync(Datagram(t * 1000 + i, 100), B, 5000);
+        })));
+        await net.RunAsync(sending);
+
+        var seen = new HashSet<int>();
+        while (receiver.ReceiveAsync() is { IsCompleted: true } pending)
+            seen.Add(Verify((await pending).Data));
+        Assert.Equal(200, seen.Count);
+        foreach (var s in senders)
+            s.Dispose();
+    }
+
+    [Fact]
+    public async Task Disposing_a_socket_ends_a_pending_receive_and_frees_the_port()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        var socket = await net.RunAsync(a.OpenUdpAsync(5000));
+        var pending = socket.ReceiveAsync().AsTask();
+
+        socket.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pending);
+        using var again = await net.RunAsync(a.OpenUdpAsync(5000));
+        Assert.Equal(5000, again.LocalPort);
+    }
+
+    [Fact]
+    public async Task Connected_socket_learns_the_host_is_unreachable_when_arp_gets_no_answer()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        using var socket = await net.RunAsync(a.OpenUdpAsync());
+        socket.Connect(Ipv4Address.Parse("10.0.0.99"), 9);
+
+        await net.RunAsync(socket.SendAsync(new byte[] { 1 }));
+        var e = await Assert.ThrowsAsync<NetworkStackException>(() => net.RunAsync(socket.ReceiveAsync().AsTask(), TimeSpan.FromMilliseconds(100)));
+
+        Assert.Equal(DropReason.Unresolved, e.Reason);
+        Assert.Contains("host 10.0.0.99 is unreachable", e.Message);
+        Assert.Equal(1, a.Counters.Drops(DropReason.Unresolved));
+    }
 }
