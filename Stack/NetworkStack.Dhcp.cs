@@ -28,6 +28,7 @@ public sealed partial class NetworkStack
         if (_ip.BindUdp(DhcpClientPort, endpoint) == 0)
             throw new InvalidOperationException("UDP port 68 is taken; DHCP cannot start");
         _dhcp = new DhcpClient(MacAddress, _options.RandomBytes, _options.HostName, endpoint);
+        _ip.ProbeConflict = address => _dhcp.ConflictDetected(address, _loop.Now);
         _dhcp.Start(now);
     }
 
@@ -63,6 +64,8 @@ public sealed partial class NetworkStack
             message.Emit(bytes);
             stack._ip.SendUdp(DhcpClientPort, destination, DhcpServerPort, bytes, stack._loop.Now, source);
         }
+
+        public void Probe(Ipv4Address? address) => stack._ip.Probe(address);
 
         public void LeaseChanged(DhcpLease? lease)
         {

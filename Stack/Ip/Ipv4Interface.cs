@@ -90,6 +90,22 @@ internal sealed partial class Ipv4Interface : IIpv4Output
         SendArp(ArpOperation.Request, MacAddress.Broadcast, settings.Address, MacAddress.Zero, settings.Address);
     }
 
+    /// <summary>Called when another host shows it uses the address being probed (RFC 5227 §2.1.1).</summary>
+    public Action<Ipv4Address>? ProbeConflict { get; set; }
+
+    private Ipv4Address? _probing;
+
+    /// <summary>
+    /// Sends an ARP probe for <paramref name="address"/> (sender 0.0.0.0, RFC 5227 §2.1.1) and watches for
+    /// conflicting ARP until called with null.
+    /// </summary>
+    public void Probe(Ipv4Address? address)
+    {
+        _probing = address;
+        if (address is { } a)
+            SendArp(ArpOperation.Request, MacAddress.Broadcast, Ipv4Address.Any, MacAddress.Zero, a);
+    }
+
     /// <summary>Processes one inbound Ethernet frame.</summary>
     public void Receive(ReadOnlySpan<byte> frame, TimeSpan now)
     {
@@ -165,6 +181,13 @@ internal sealed partial class Ipv4Interface : IIpv4Output
         {
             Counters.CountDrop(DropReason.Malformed);
             return;
+        }
+        // RFC 5227 §2.1.1: while probing, any ARP from another host with the probed address as sender,
+        // or another host's probe for it, is a conflict.
+        if (_probing is { } probed && arp.SenderHardware != Mac
+            && (arp.SenderProtocol == probed || (arp.SenderProtocol.IsAny && arp.TargetProtocol == probed)))
+        {
+            ProbeConflict?.Invoke(probed);
         }
         var us = Settings?.Address;
         if (us is { } own && arp.SenderProtocol == own && arp.SenderHardware != Mac)

@@ -14,6 +14,8 @@ public class DhcpClientTests
     {
         public List<(DhcpMessage Message, Ipv4Address Source, Ipv4Address Destination)> Sent { get; } = [];
         public List<DhcpLease?> Leases { get; } = [];
+        public List<Ipv4Address?> Probes { get; } = [];
+        public void Probe(Ipv4Address? address) => Probes.Add(address);
         public void Send(DhcpMessage message, Ipv4Address source, Ipv4Address destination) => Sent.Add((message, source, destination));
         public void LeaseChanged(DhcpLease? lease) => Leases.Add(lease);
         public DhcpMessage Last => Sent[^1].Message;
@@ -51,6 +53,8 @@ public class DhcpClientTests
             Client.Start(Now);
             Reply(DhcpMessageType.Offer);
             Reply(DhcpMessageType.Ack);
+            RunUntil(Now + DhcpClient.ProbeInterval * DhcpClient.ProbeCount);
+            Assert.Equal(DhcpState.Bound, Client.State);
             Out.Sent.Clear();
         }
     }
@@ -98,13 +102,18 @@ public class DhcpClientTests
     }
 
     [Fact]
-    public void Ack_binds_the_lease_with_default_t1_and_t2()
+    public void Ack_is_followed_by_arp_probes_then_binds_the_lease_with_default_t1_and_t2()
     {
         var f = new Fixture();
         f.Client.Start(f.Now);
         f.Reply(DhcpMessageType.Offer);
         f.Reply(DhcpMessageType.Ack, lease: 1000);
 
+        Assert.Equal(DhcpState.CheckingAddress, f.Client.State);
+        Assert.Empty(f.Out.Leases);
+        f.RunUntil(TimeSpan.FromSeconds(5));
+
+        Assert.Equal([Offered, Offered, null], f.Out.Probes);
         Assert.Equal(DhcpState.Bound, f.Client.State);
         var lease = Assert.Single(f.Out.Leases)!;
         Assert.Equal(new Ipv4Settings(Offered, 24, Server), lease.ToSettings());
@@ -187,5 +196,30 @@ public class DhcpClientTests
         f.Reply(DhcpMessageType.Offer);
         Assert.Equal(DropReason.Malformed, f.Reply(DhcpMessageType.Ack, yiaddr: Ipv4Address.Broadcast));
         Assert.Equal(DhcpState.Requesting, f.Client.State);
+    }
+
+    [Fact]
+    public void Conflict_while_probing_declines_the_address_and_restarts_after_ten_seconds()
+    {
+        var f = new Fixture();
+        f.Client.Start(f.Now);
+        f.Reply(DhcpMessageType.Offer);
+        f.Reply(DhcpMessageType.Ack);
+        f.Client.ConflictDetected(Offered, f.Now);
+
+        var (decline, src, dst) = f.Out.Sent[^1];
+        Assert.Equal(DhcpMessageType.Decline, decline.MessageType);
+        Assert.Equal(Offered, decline.RequestedAddress);
+        Assert.Equal(Server, decline.ServerIdentifier);
+        Assert.Equal((Ipv4Address.Any, Ipv4Address.Broadcast), (src, dst));
+        Assert.Empty(f.Out.Leases);
+        Assert.Equal(DhcpState.Init, f.Client.State);
+
+        int sent = f.Out.Sent.Count;
+        f.RunUntil(TimeSpan.FromSeconds(9));
+        Assert.Equal(sent, f.Out.Sent.Count);
+        f.RunUntil(TimeSpan.FromSeconds(10));
+        Assert.Equal(DhcpMessageType.Discover, f.Out.Last.MessageType);
+        Assert.Equal(DhcpState.Selecting, f.Client.State);
     }
 }

@@ -86,4 +86,24 @@ public class DhcpOverSwitchTests
         socket.Dispose();
         await serving;
     }
+
+    [Fact]
+    public async Task Client_declines_an_address_another_host_already_uses()
+    {
+        using var net = new SimulatedNetwork();
+        var serverStack = net.AddStack("10.0.0.1/24");
+        net.AddStack("10.0.0.50/24"); // squats on the address the server hands out
+        using var socket = await net.RunAsync(serverStack.OpenUdpAsync(NetworkStack.DhcpServerPort));
+        var server = new ScriptedServer(socket);
+        var serving = server.RunAsync();
+        var client = net.AddStack(null, dhcp: true);
+
+        await net.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
+
+        Assert.Null(client.Address);
+        lock (server.Received)
+            Assert.Contains(server.Received, r => r.Message.MessageType == DhcpMessageType.Decline && r.Message.RequestedAddress == Leased);
+        socket.Dispose();
+        await serving;
+    }
 }
