@@ -204,6 +204,14 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     {
         _loop.Dispose();
         _netif.Dispose();
+        // The loop thread has stopped: its state can be touched here. Nobody waits forever.
+        var disposed = new ObjectDisposedException(nameof(NetworkStack), "the network stack was disposed");
+        foreach (var waiter in _addressWaiters)
+            waiter.TrySetException(disposed);
+        _addressWaiters.Clear();
+        foreach (var ping in _pings.Values)
+            ping.Reply.TrySetException(disposed);
+        _pings.Clear();
     }
 
     /// <inheritdoc/>

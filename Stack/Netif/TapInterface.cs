@@ -17,6 +17,7 @@ public sealed unsafe class TapInterface : INetworkInterface
     private volatile bool _closing;
     private int _disposed;
     private long _writeDrops;
+    private int _writers;
 
     private TapInterface(int fd, int wake, string name, int mtu)
     {
@@ -143,12 +144,21 @@ public sealed unsafe class TapInterface : INetworkInterface
     /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame)
     {
-        if (_disposed != 0)
-            return;
-        fixed (byte* p = frame)
+        // Dispose waits for writers to leave before closing, so a write never lands on a reused descriptor.
+        Interlocked.Increment(ref _writers);
+        try
         {
-            if (LinuxNative.Write(_fd, p, frame.Length) != frame.Length)
-                Interlocked.Increment(ref _writeDrops);
+            if (Volatile.Read(ref _disposed) != 0)
+                return;
+            fixed (byte* p = frame)
+            {
+                if (LinuxNative.Write(_fd, p, frame.Length) != frame.Length)
+                    Interlocked.Increment(ref _writeDrops);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writers);
         }
     }
 
@@ -162,6 +172,7 @@ public sealed unsafe class TapInterface : INetworkInterface
         LinuxNative.Write(_wake, (byte*)&one, sizeof(ulong));
         if (_reader is not null && Thread.CurrentThread != _reader)
             _reader.Join();
+        SpinWait.SpinUntil(() => Volatile.Read(ref _writers) == 0);
         LinuxNative.Close(_fd);
         LinuxNative.Close(_wake);
     }

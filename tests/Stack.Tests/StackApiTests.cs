@@ -164,4 +164,17 @@ public class StackApiTests
         Assert.False(waiting.IsCompleted); // no DHCP server on this switch
         Assert.Equal(Apps.Stack.Dhcp.DhcpState.Selecting, b.DhcpState);
     }
+
+    [Fact]
+    public async Task Disposing_the_stack_fails_waiting_operations_instead_of_leaving_them_hanging()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack(null);
+        var waiting = a.WaitForAddressAsync();
+        await net.SettleAsync();
+
+        a.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);
+    }
 }
