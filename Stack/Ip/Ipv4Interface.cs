@@ -71,6 +71,12 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>TCP, when plugged in.</summary>
     public ITcpTransport? Tcp { get; set; }
 
+    /// <summary>Neighbour entries held (for limit checks).</summary>
+    public int NeighbourCount => _arp.Count;
+
+    /// <summary>Datagrams being reassembled (for limit checks).</summary>
+    public int ReassembliesInProgress => _reassembler.InProgress;
+
     /// <summary>Address conflicts seen: ARP from another host claiming our address (RFC 5227 §2.4).</summary>
     public int AddressConflicts { get; private set; }
 
