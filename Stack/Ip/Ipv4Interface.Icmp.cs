@@ -100,6 +100,14 @@ internal sealed partial class Ipv4Interface
         }
     }
 
+    // RFC 1122 §2.3.2.2 / §3.2.2.1: when ARP gives up, tell the transport that sent the packet, as a
+    // router's host unreachable would (only the first fragment names the ports).
+    private void ReportHostUnreachable(byte[] packet, TimeSpan now)
+    {
+        if (Ipv4Header.TryParse(packet, out var ip, out _) && ip.FragmentOffset == 0 && packet.Length >= ip.HeaderLength + 8)
+            ReceiveUnreachable(IcmpV4UnreachableCode.Host, packet, now);
+    }
+
     // RFC 792 / RFC 1122 §3.2.2: quote the IP header and the first 8 data bytes. Never about an ICMP
     // error, a broadcast, a non-initial fragment or an invalid source (RFC 1122 §3.2.2, last list).
     private void SendDestinationUnreachable(in Ipv4Header ip, ReadOnlySpan<byte> original, byte code, TimeSpan now)

@@ -89,6 +89,8 @@ internal sealed partial class Ipv4Interface
     {
         if (payload.Length > Ipv4Header.MaxTotalLength - Ipv4Header.MinLength)
             return DropReason.TooBig;
+        if (Settings is { } own && (destination == own.Address || destination.IsLoopback))
+            return SendToSelf(source, destination, protocol, payload);
         if (!TryRoute(destination, out var nextHop, out var linkAddress))
             return DropReason.NoRoute;
 
@@ -152,6 +154,29 @@ internal sealed partial class Ipv4Interface
             return false;
         nextHop = gateway;
         return true;
+    }
+
+    // RFC 1122 §3.3.4.1 loop-back: a datagram to our own address never touches the link. It is queued
+    // and delivered on the next Poll, so a reply it provokes cannot re-enter the send in progress.
+    private DropReason SendToSelf(Ipv4Address source, Ipv4Address destination, byte protocol, ReadOnlySpan<byte> payload)
+    {
+        if (_loopback.Count >= MaxLoopbackQueue)
+            return DropReason.QueueFull;
+        var packet = new byte[Ipv4Header.MinLength + payload.Length];
+        new Ipv4Header(0, (ushort)packet.Length, _nextIdentification++, false, false, 0, DefaultTtl, protocol,
+            source.IsAny ? destination : source, destination).Emit(packet);
+        payload.CopyTo(packet.AsSpan(Ipv4Header.MinLength));
+        _loopback.Enqueue(packet);
+        return DropReason.None;
+    }
+
+    private void DeliverLoopback(TimeSpan now)
+    {
+        for (int n = _loopback.Count; n > 0 && _loopback.TryDequeue(out var packet); n--)
+        {
+            Ipv4Header.TryParse(packet, out var ip, out _);
+            Deliver(ip, packet.AsSpan(Ipv4Header.MinLength), packet, broadcast: false, now);
+        }
     }
 
     private void EmitFrameHeader(MacAddress destination) =>

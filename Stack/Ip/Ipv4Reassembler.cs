@@ -38,6 +38,7 @@ internal sealed class Ipv4Reassembler
     }
 
     private readonly Dictionary<Key, Datagram> _datagrams = [];
+    private TimeSpan _earliest = TimeSpan.MaxValue; // lower bound of the deadlines, exact after Poll
 
     /// <summary>Datagrams evicted to make room (each is one <see cref="DropReason.ReassemblyLimit"/>).</summary>
     public long Evicted { get; private set; }
@@ -70,6 +71,8 @@ internal sealed class Ipv4Reassembler
                 EvictOldest();
             d = new Datagram { Deadline = now + Timeout };
             _datagrams[key] = d;
+            if (d.Deadline < _earliest)
+                _earliest = d.Deadline;
         }
 
         foreach (var (s, e) in d.Ranges)
@@ -125,9 +128,14 @@ internal sealed class Ipv4Reassembler
     public int Poll(TimeSpan now)
     {
         List<Key>? expired = null;
+        _earliest = TimeSpan.MaxValue;
         foreach (var (key, d) in _datagrams)
+        {
             if (d.Deadline <= now)
                 (expired ??= []).Add(key);
+            else if (d.Deadline < _earliest)
+                _earliest = d.Deadline;
+        }
         if (expired is null)
             return 0;
         foreach (var key in expired)
@@ -135,15 +143,8 @@ internal sealed class Ipv4Reassembler
         return expired.Count;
     }
 
-    /// <summary>The earliest time-out, or <see cref="TimeSpan.MaxValue"/>.</summary>
-    public TimeSpan NextDeadline()
-    {
-        var next = TimeSpan.MaxValue;
-        foreach (var d in _datagrams.Values)
-            if (d.Deadline < next)
-                next = d.Deadline;
-        return next;
-    }
+    /// <summary>When <see cref="Poll"/> may have work (never later than the earliest time-out), or <see cref="TimeSpan.MaxValue"/>.</summary>
+    public TimeSpan NextDeadline() => _datagrams.Count == 0 ? TimeSpan.MaxValue : _earliest;
 
     private void EvictOldest()
     {

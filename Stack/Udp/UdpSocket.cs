@@ -101,8 +101,15 @@ public sealed class UdpSocket : IDisposable, IUdpReceiver
     {
         if (_connected is not { } peer || peer.Address != remote || peer.Port != remotePort)
             return;
-        _error = new NetworkStackException(DropReason.NoListener,
-            $"{remote}:{remotePort} is unreachable (ICMP code {code}); check that something listens there");
+        _error = code switch
+        {
+            IcmpV4UnreachableCode.Port => new NetworkStackException(DropReason.NoListener,
+                $"nothing listens on UDP {remote}:{remotePort} (ICMP port unreachable); check the port and that the service runs"),
+            IcmpV4UnreachableCode.Host => new NetworkStackException(DropReason.Unresolved,
+                $"host {remote} is unreachable (no ARP answer or ICMP host unreachable); check the address and that the host is up"),
+            _ => new NetworkStackException(DropReason.NoRoute,
+                $"{remote}:{remotePort} is unreachable (ICMP destination unreachable, code {code}); check the route to it"),
+        };
         // Wake a pending receive so it sees the error.
         _received.Writer.TryWrite(default);
     }

@@ -29,11 +29,11 @@ internal sealed class KernelPeer : IAsyncDisposable
     public string Device => Tap.Name;
 
     /// <summary>Creates the TAP device and namespace; the kernel side gets <paramref name="kernelCidr"/> (or no address).</summary>
-    public static async Task<KernelPeer> CreateAsync(string? kernelCidr)
+    public static async Task<KernelPeer> CreateAsync(string? kernelCidr, int mtu = 1500)
     {
         int n = Interlocked.Increment(ref _counter);
         string suffix = $"{Environment.ProcessId % 100000}{n}";
-        var tap = TapInterface.Open($"apt{suffix}");
+        var tap = TapInterface.Open($"apt{suffix}", mtu);
         var peer = new KernelPeer($"apps-stack-{suffix}", tap);
         try
         {
