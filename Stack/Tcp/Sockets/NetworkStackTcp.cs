@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tcp;
@@ -15,7 +14,7 @@ public static class NetworkStackTcp
 
     /// <summary>
     /// Plugs TCP into <paramref name="stack"/> with <paramref name="settings"/>; <paramref name="random"/>
-    /// (default: the OS generator) keys the RFC 6528 sequence numbers and picks ephemeral ports.
+    /// (default: the stack's injected randomness) keys the RFC 6528 sequence numbers and picks ephemeral ports.
     /// </summary>
     /// <exception cref="InvalidOperationException">TCP is already plugged into this stack.</exception>
     public static Task UseTcpAsync(this NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random = null)
@@ -77,7 +76,7 @@ public static class NetworkStackTcp
 
     private static async Task<TcpTransport> Attach(NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random)
     {
-        var transport = new TcpTransport(stack.Loop, settings, random ?? RandomNumberGenerator.Fill);
+        var transport = new TcpTransport(stack.Loop, settings, random ?? stack.RandomBytes);
         await stack.AttachTcpAsync(transport).ConfigureAwait(false);
         return transport;
     }

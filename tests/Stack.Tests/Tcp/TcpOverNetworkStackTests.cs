@@ -212,4 +212,19 @@ public class TcpOverNetworkStackTests
         await write;
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
     }
+
+    [Fact]
+    public async Task A_stack_connects_to_its_own_listener_over_loopback()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        await using var listener = await a.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(A, 8080));
+        var server = await net.RunAsync(accept);
+
+        await client.Output.WriteAsync("to myself"u8.ToArray());
+        await client.Output.CompleteAsync();
+        Assert.Equal("to myself"u8.ToArray(), await net.RunAsync(ReadToEndAsync(server.Input)));
+    }
 }
