@@ -170,6 +170,9 @@ public sealed partial class TcpControlBlock
                 EnterClosed(TcpError.None);
                 break;
             case TcpState.SynReceived:
+                // RFC 9293 §3.10.4: queue the FIN until ESTABLISHED (the ACK of our SYN moves us to FIN-WAIT-1).
+                _finQueued = true;
+                break;
             case TcpState.Established:
                 _finQueued = true;
                 State = TcpState.FinWait1;
