@@ -214,6 +214,26 @@ public sealed partial class TcpControlBlock
     /// <summary>Drops the connection silently (an evicted half-open connection: no RST to a possibly spoofed address).</summary>
     internal void Discard() => EnterClosed(TcpError.None);
 
+    /// <summary>The code of the last believed ICMP destination unreachable about this connection, if any.</summary>
+    public byte? LastUnreachableCode { get; private set; }
+
+    /// <summary>
+    /// RFC 1122 §4.2.3.9: protocol (2) and port (3) unreachable are hard errors; RFC 5461 §4 acts on
+    /// them only while connecting. Others are soft: remembered for the error report, nothing more.
+    /// Returns true when the connection changed state.
+    /// </summary>
+    internal bool OnUnreachable(byte code, TcpSeqNumber quotedSequence)
+    {
+        if (quotedSequence < _sndUna || quotedSequence > _sndMax) return false; // RFC 5927 §4.1
+        LastUnreachableCode = code;
+        if (code is 2 or 3 && State is TcpState.SynSent or TcpState.SynReceived && !_passive)
+        {
+            EnterClosed(TcpError.ConnectionRefused);
+            return true;
+        }
+        return false;
+    }
+
     /// <summary>Returns and clears the events raised since the last call.</summary>
     public TcpEvents TakeEvents()
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tcp;
@@ -109,6 +110,19 @@ public sealed class TcpEndpointTable
             return;
         }
         Receive(source, destination, header, segment[offset..], now);
+    }
+
+    /// <summary>
+    /// An ICMP destination unreachable quoting a segment we sent (<paramref name="quoted"/> starts at its
+    /// TCP header: ports, then sequence number). Believed only for a known connection and a quoted
+    /// sequence number it has outstanding (RFC 5927 §4.1), so blind ICMP cannot kill connections.
+    /// </summary>
+    public void ReceiveUnreachable(Ipv4Address local, Ipv4Address remote, byte code, ReadOnlySpan<byte> quoted)
+    {
+        if (quoted.Length < 8) return;
+        var tuple = new TcpTuple(local, BinaryPrimitives.ReadUInt16BigEndian(quoted), remote, BinaryPrimitives.ReadUInt16BigEndian(quoted[2..]));
+        if (!_connections.TryGetValue(tuple, out var tcb)) return;
+        if (tcb.OnUnreachable(code, new TcpSeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted[4..])))) _due.Add(tcb);
     }
 
     /// <summary>Dispatches a parsed segment.</summary>

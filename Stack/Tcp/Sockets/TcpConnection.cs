@@ -72,7 +72,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         if ((events & (TcpEvents.Writable | TcpEvents.Closed)) != 0 && _writable.CurrentCount == 0) _writable.Release();
         if ((events & TcpEvents.Closed) != 0 && _tcb.Error != TcpError.None)
         {
-            var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint);
+            var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
             _failure = failure;
             _established.TrySetException(failure);
             if (!_receiveDone)
@@ -102,7 +102,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         {
             _receiveDone = true;
             if (_tcb.Error == TcpError.None) writer.Complete();
-            else writer.Complete(new TcpConnectionException(_tcb.Error, RemoteEndPoint));
+            else writer.Complete(new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode));
             return;
         }
         var flush = writer.FlushAsync();

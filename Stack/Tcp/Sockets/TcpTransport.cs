@@ -38,7 +38,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     /// <summary>Segments the IP layer refused to send (no route, ARP queue full...); TCP treats them as lost.</summary>
     public long SendFailures { get; private set; }
 
-    /// <summary>ICMP destination-unreachable messages about our segments (soft errors, RFC 5927: not acted on).</summary>
+    /// <summary>ICMP destination-unreachable messages about our segments (see <see cref="TcpEndpointTable.ReceiveUnreachable"/>).</summary>
     public long SoftErrors { get; private set; }
 
     private TcpEndpointTable Table => _table ?? throw new InvalidOperationException("TCP is not attached to a stack yet");
@@ -57,8 +57,12 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         Table.ReceiveSegment(source, destination, segment, now, checksumVerified: true);
     }
 
-    public void OnDestinationUnreachable(Ipv4Address localAddress, Ipv4Address remoteAddress, byte code, ReadOnlySpan<byte> quoted, TimeSpan now) =>
+    public void OnDestinationUnreachable(Ipv4Address localAddress, Ipv4Address remoteAddress, byte code, ReadOnlySpan<byte> quoted, TimeSpan now)
+    {
         SoftErrors++;
+        _now = now;
+        Table.ReceiveUnreachable(localAddress, remoteAddress, code, quoted);
+    }
 
     public TimeSpan NextDeadline => _table?.PollAt ?? TimeSpan.MaxValue;
 

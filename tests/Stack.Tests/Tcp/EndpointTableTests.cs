@@ -231,4 +231,29 @@ public class EndpointTableTests
         Poll(table, T0 + TimeSpan.FromSeconds(1));
         Assert.Equal(500, table.Polled.Count); // 499 SYN retransmissions + the data retransmission
     }
+
+    [Fact]
+    public void Port_unreachable_quoting_our_syn_refuses_the_connect_but_a_blind_one_is_ignored()
+    {
+        var table = Table();
+        var tcb = table.Connect(Us, Them, 443, T0, localPort: 50000);
+        var syn = Poll(table, T0).Single();
+        var quoted = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted, 50000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(2), 443);
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(4), syn.Seq + 12345);
+        table.ReceiveUnreachable(Us, Them, 3, quoted); // sequence number we never sent: forged
+        Assert.Equal(TcpState.SynSent, tcb.State);
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(4), syn.Seq);
+        table.ReceiveUnreachable(Us, Them, 1, quoted); // host unreachable: soft, remembered
+        Assert.Equal(TcpState.SynSent, tcb.State);
+        Assert.Equal((byte)1, tcb.LastUnreachableCode);
+
+        table.ReceiveUnreachable(Us, Them, 3, quoted); // port unreachable: hard while connecting
+        Poll(table, T0);
+        Assert.Equal(TcpState.Closed, tcb.State);
+        Assert.Equal(TcpError.ConnectionRefused, tcb.Error);
+    }
 }

@@ -82,8 +82,11 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, _) = await Stacks(net);
         var e = await Assert.ThrowsAsync<TcpConnectionException>(() =>
-            net.RunAsync(a.ConnectTcpAsync(Ipv4Address.Parse("10.0.0.99"), 80, TimeSpan.FromSeconds(3)), step: TimeSpan.FromMilliseconds(50)));
+            net.RunAsync(a.ConnectTcpAsync(Ipv4Address.Parse("10.0.0.99"), 80, TimeSpan.FromSeconds(5)), step: TimeSpan.FromMilliseconds(50)));
         Assert.Equal(TcpError.TimedOut, e.Error);
+        // ARP gave up on the SYN's next hop and reported host unreachable: the error says so.
+        Assert.Equal((byte)1, e.UnreachableCode);
+        Assert.Contains("host is unreachable", e.Message);
     }
 
     [Fact]
