@@ -78,6 +78,7 @@ public sealed partial class TcpControlBlock
     /// </summary>
     public static TcpControlBlock Connect(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, TimeSpan now, TimeSpan? connectTimeout = null)
     {
+        settings.Validate();
         var tcb = new TcpControlBlock(settings, counters, tuple, iss, passive: false) { State = TcpState.SynSent };
         tcb._lastReceived = now;
         if (connectTimeout is TimeSpan limit) tcb._closeDeadline = now + limit;
@@ -88,6 +89,7 @@ public sealed partial class TcpControlBlock
     /// <summary>Creates the SYN-RECEIVED connection a listener spawns for <paramref name="syn"/> (RFC 9293 §3.10.7.2).</summary>
     public static TcpControlBlock Accept(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, in TcpHeader syn, TimeSpan now)
     {
+        settings.Validate();
         var tcb = new TcpControlBlock(settings, counters, tuple, iss, passive: true) { State = TcpState.SynReceived };
         tcb._lastReceived = now;
         tcb.TakePeerSyn(syn);

@@ -38,6 +38,7 @@ public sealed class TcpEndpointTable
     /// <param name="counters">Shared counters; a new set when null.</param>
     public TcpEndpointTable(TcpSettings settings, Action<Span<byte>> random, TcpCounters? counters = null)
     {
+        settings.Validate();
         Settings = settings;
         Counters = counters ?? new TcpCounters();
         _random = random;

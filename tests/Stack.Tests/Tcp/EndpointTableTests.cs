@@ -256,4 +256,12 @@ public class EndpointTableTests
         Assert.Equal(TcpState.Closed, tcb.State);
         Assert.Equal(TcpError.ConnectionRefused, tcb.Error);
     }
+
+    [Fact]
+    public void Unusable_settings_are_rejected_up_front()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { ReceiveBufferSize = 0 }, b => b.Clear()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxRto = TimeSpan.FromMilliseconds(1) }, b => b.Clear()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxOutOfOrderRanges = 0 }, b => b.Clear()));
+    }
 }
