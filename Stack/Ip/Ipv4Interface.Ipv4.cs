@@ -31,7 +31,7 @@ internal sealed partial class Ipv4Interface
         if (ip.IsFragment)
         {
             long evicted = _reassembler.Evicted;
-            reason = _reassembler.Add(ip, payload, now, out var whole, out var data);
+            reason = _reassembler.Add(ip, packet[..ip.HeaderLength], payload, now, out var whole, out var data);
             if (_reassembler.Evicted != evicted)
                 Counters.CountDrop(DropReason.ReassemblyLimit);
             if (reason != DropReason.None)

@@ -155,7 +155,7 @@ internal sealed partial class Ipv4Interface : IIpv4Output
                     ReportHostUnreachable(packet, now);
                 }
             });
-        for (int expired = _reassembler.Poll(now); expired > 0; expired--)
+        for (int expired = _reassembler.Poll(now, quote => SendReassemblyTimeExceeded(quote, now)); expired > 0; expired--)
             Counters.CountDrop(DropReason.ReassemblyLimit);
         if (Tcp is { } tcp && tcp.NextDeadline <= now)
             tcp.Poll(now);
