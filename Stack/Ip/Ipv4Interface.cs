@@ -71,6 +71,9 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>TCP, when plugged in.</summary>
     public ITcpTransport? Tcp { get; set; }
 
+    /// <summary>True while packets wait for ARP resolution.</summary>
+    public bool AwaitingResolution => _arp.HasPending;
+
     /// <summary>Neighbour entries held (for limit checks).</summary>
     public int NeighbourCount => _arp.Count;
 
