@@ -214,10 +214,25 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         _pings.Clear();
     }
 
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Gives a DHCP lease back to its server (RFC 2131 §4.4.6), then stops like <see cref="Dispose"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
+        try
+        {
+            if (await _loop.InvokeAsync(now => _dhcp?.Release(now) ?? false).ConfigureAwait(false))
+            {
+                // The release is unicast and may wait for ARP: give it up to a second to leave.
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10), _options.TimeProvider);
+                for (int tick = 0; tick < 100 && await _loop.InvokeAsync(_ => _ip.AwaitingResolution).ConfigureAwait(false); tick++)
+                    await timer.WaitForNextTickAsync().ConfigureAwait(false);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already stopped.
+        }
         Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -45,6 +45,18 @@ internal sealed class ArpCache
     // recomputes it exactly. Too early only costs a spurious Poll.
     private TimeSpan _earliest = TimeSpan.MaxValue;
 
+    /// <summary>True while some packet waits for a neighbour to answer.</summary>
+    public bool HasPending
+    {
+        get
+        {
+            foreach (var e in _entries.Values)
+                if (e.Pending is { Count: > 0 })
+                    return true;
+            return false;
+        }
+    }
+
     /// <summary>Number of entries, resolved or not.</summary>
     public int Count => _entries.Count;
 

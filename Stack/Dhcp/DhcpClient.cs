@@ -243,6 +243,28 @@ internal sealed class DhcpClient
         _retransmitAt = now + DeclineBackoff;
     }
 
+    /// <summary>
+    /// Gives the lease back (RFC 2131 §4.4.6: DHCPRELEASE unicast to the server, ciaddr set) and stops.
+    /// Returns whether a message was sent.
+    /// </summary>
+    public bool Release(TimeSpan now)
+    {
+        if (Lease is not { } lease || State is not (DhcpState.Bound or DhcpState.Renewing or DhcpState.Rebinding))
+            return false;
+        BeginExchange(now, newXid: true);
+        _output.Send(NewMessage(DhcpMessageType.Release, now) with
+        {
+            ClientAddress = lease.Address,
+            ServerIdentifier = lease.Server,
+            HostName = null,
+            ParameterRequestList = null,
+        }, lease.Address, lease.Server);
+        Lease = null;
+        State = DhcpState.Init;
+        _retransmitAt = TimeSpan.MaxValue;
+        return true;
+    }
+
     private void LoseLease()
     {
         if (Lease is null)

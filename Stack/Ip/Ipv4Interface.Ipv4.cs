@@ -31,7 +31,7 @@ internal sealed partial class Ipv4Interface
         if (ip.IsFragment)
         {
             long evicted = _reassembler.Evicted;
-            reason = _reassembler.Add(ip, payload, now, out var whole, out var data);
+            reason = _reassembler.Add(ip, packet[..ip.HeaderLength], payload, now, out var whole, out var data);
             if (_reassembler.Evicted != evicted)
                 Counters.CountDrop(DropReason.ReassemblyLimit);
             if (reason != DropReason.None)
@@ -41,7 +41,19 @@ internal sealed partial class Ipv4Interface
             }
             if (data.IsEmpty)
                 return;
-            Deliver(whole, data.Span, packet[..ip.HeaderLength], broadcast, now);
+            // The quote for ICMP errors: this header made whole again (RFC 792 quotes the datagram's
+            // header and its first 8 data bytes).
+            Span<byte> quote = stackalloc byte[ip.HeaderLength + 8];
+            packet[..ip.HeaderLength].CopyTo(quote);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quote[2..], whole.TotalLength);
+            quote[6] = 0;
+            quote[7] = 0;
+            quote[10] = 0;
+            quote[11] = 0;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quote[10..], InternetChecksum.Compute(quote[..ip.HeaderLength]));
+            int quoted = Math.Min(8, data.Length);
+            data.Span[..quoted].CopyTo(quote[ip.HeaderLength..]);
+            Deliver(whole, data.Span, quote[..(ip.HeaderLength + quoted)], broadcast, now);
             return;
         }
         Deliver(ip, payload, packet, broadcast, now);

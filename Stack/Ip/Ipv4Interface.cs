@@ -71,6 +71,9 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>TCP, when plugged in.</summary>
     public ITcpTransport? Tcp { get; set; }
 
+    /// <summary>True while packets wait for ARP resolution.</summary>
+    public bool AwaitingResolution => _arp.HasPending;
+
     /// <summary>Neighbour entries held (for limit checks).</summary>
     public int NeighbourCount => _arp.Count;
 
@@ -155,7 +158,7 @@ internal sealed partial class Ipv4Interface : IIpv4Output
                     ReportHostUnreachable(packet, now);
                 }
             });
-        for (int expired = _reassembler.Poll(now); expired > 0; expired--)
+        for (int expired = _reassembler.Poll(now, quote => SendReassemblyTimeExceeded(quote, now)); expired > 0; expired--)
             Counters.CountDrop(DropReason.ReassemblyLimit);
         if (Tcp is { } tcp && tcp.NextDeadline <= now)
             tcp.Poll(now);

@@ -35,6 +35,7 @@ internal sealed class Ipv4Reassembler
         public readonly List<(int Start, int End)> Ranges = [];
         public int TotalLength = -1;
         public Ipv4Header FirstHeader;
+        public byte[]? Quote; // first fragment's header + 8 data bytes, for ICMP time exceeded
     }
 
     private readonly Dictionary<Key, Datagram> _datagrams = [];
@@ -51,7 +52,8 @@ internal sealed class Ipv4Reassembler
     /// payload (valid until the next call) once every byte has arrived; <see cref="DropReason.None"/> with an empty
     /// <paramref name="complete"/> while waiting; otherwise why the fragment (and maybe its datagram) was dropped.
     /// </summary>
-    public DropReason Add(in Ipv4Header header, ReadOnlySpan<byte> payload, TimeSpan now, out Ipv4Header completeHeader, out ReadOnlyMemory<byte> complete)
+    /// <remarks><paramref name="rawHeader"/> is the fragment's header as received, kept from the first fragment for the ICMP quote.</remarks>
+    public DropReason Add(in Ipv4Header header, ReadOnlySpan<byte> rawHeader, ReadOnlySpan<byte> payload, TimeSpan now, out Ipv4Header completeHeader, out ReadOnlyMemory<byte> complete)
     {
         complete = default;
         completeHeader = default;
@@ -109,7 +111,13 @@ internal sealed class Ipv4Reassembler
         payload.CopyTo(d.Buffer.AsSpan(start));
         d.Ranges.Add((start, end));
         if (start == 0)
+        {
             d.FirstHeader = header;
+            int quoted = Math.Min(8, payload.Length);
+            d.Quote = new byte[rawHeader.Length + quoted];
+            rawHeader.CopyTo(d.Quote);
+            payload[..quoted].CopyTo(d.Quote.AsSpan(rawHeader.Length));
+        }
 
         if (d.TotalLength < 0 || Covered(d) != d.TotalLength)
             return DropReason.None;
@@ -124,8 +132,12 @@ internal sealed class Ipv4Reassembler
         return DropReason.None;
     }
 
-    /// <summary>Discards datagrams whose time ran out; returns how many.</summary>
-    public int Poll(TimeSpan now)
+    /// <summary>
+    /// Discards datagrams whose time ran out; returns how many. <paramref name="expiredWithFirstFragment"/>
+    /// gets the quote (header and 8 data bytes) of each one whose first fragment had arrived, for the
+    /// ICMP time exceeded that RFC 1122 §3.3.2 asks for.
+    /// </summary>
+    public int Poll(TimeSpan now, Action<byte[]>? expiredWithFirstFragment = null)
     {
         List<Key>? expired = null;
         _earliest = TimeSpan.MaxValue;
@@ -139,7 +151,10 @@ internal sealed class Ipv4Reassembler
         if (expired is null)
             return 0;
         foreach (var key in expired)
-            _datagrams.Remove(key);
+        {
+            if (_datagrams.Remove(key, out var d) && d.Quote is { } quote)
+                expiredWithFirstFragment?.Invoke(quote);
+        }
         return expired.Count;
     }
 

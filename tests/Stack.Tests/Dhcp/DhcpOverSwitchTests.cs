@@ -106,4 +106,29 @@ public class DhcpOverSwitchTests
         socket.Dispose();
         await serving;
     }
+
+    [Fact]
+    public async Task Disposing_asynchronously_releases_the_lease()
+    {
+        using var net = new SimulatedNetwork();
+        var serverStack = net.AddStack("10.0.0.1/24");
+        using var socket = await net.RunAsync(serverStack.OpenUdpAsync(NetworkStack.DhcpServerPort));
+        var server = new ScriptedServer(socket);
+        var serving = server.RunAsync();
+        var client = net.AddStack(null, dhcp: true);
+        await net.RunAsync(client.WaitForAddressAsync(), TimeSpan.FromMilliseconds(100));
+
+        await net.RunAsync(client.DisposeAsync().AsTask(), TimeSpan.FromMilliseconds(5));
+        await net.AdvanceAsync(TimeSpan.FromMilliseconds(100));
+
+        lock (server.Received)
+        {
+            var release = server.Received[^1];
+            Assert.Equal(DhcpMessageType.Release, release.Message.MessageType);
+            Assert.Equal(Leased, release.Message.ClientAddress);
+            Assert.Equal(Leased, release.From);
+        }
+        socket.Dispose();
+        await serving;
+    }
 }

@@ -118,7 +118,12 @@ public class KernelInteropTests
             var leases = await File.ReadAllTextAsync(Path.Combine(dir.FullName, "leases"));
             Assert.Contains(stack.MacAddress.ToString(), leases);
 
-            stack.Dispose();
+            // DisposeAsync releases the lease (RFC 2131 §4.4.6); dnsmasq then drops it from its file.
+            await stack.DisposeAsync();
+            var leaseFile = Path.Combine(dir.FullName, "leases");
+            for (int i = 0; i < 50 && (await File.ReadAllTextAsync(leaseFile)).Contains(stack.MacAddress.ToString()); i++)
+                await Task.Delay(100);
+            Assert.DoesNotContain(stack.MacAddress.ToString(), await File.ReadAllTextAsync(leaseFile));
             var tshark = await HostCommand.RunAsync("tshark", $"-r {pcapPath} -Y dhcp -T fields -e dhcp.option.dhcp");
             Assert.True(tshark.ExitCode == 0, tshark.ToString());
             // DISCOVER, OFFER, REQUEST, ACK in that order as tshark decodes them (a DISCOVER sent before
