@@ -1,5 +1,7 @@
 using Apps.Stack.Ip;
 using Apps.Stack.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Apps.Stack.Tcp;
 
@@ -17,6 +19,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private readonly StackLoop _loop;
     private readonly TcpSettings _settings;
     private readonly Action<Span<byte>> _random;
+    private readonly ILogger _logger;
     private readonly Dictionary<TcpControlBlock, TcpConnection> _connections = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<ushort, TcpListener> _listeners = [];
     private readonly byte[] _segment = new byte[TcpHeader.MaxLength + ushort.MaxValue];
@@ -24,8 +27,9 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private IIpv4Output? _output;
     private TimeSpan _now;
 
-    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random)
+    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _loop = loop;
         _settings = settings;
         _random = random;
@@ -77,8 +81,13 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         {
             if (!_connections.TryGetValue(tcb, out var connection)) continue; // not accepted yet
             var events = tcb.TakeEvents();
-            if (events != TcpEvents.None) connection.OnEvents(events);
-            if (tcb.State == TcpState.Closed) _connections.Remove(tcb);
+            if (events == TcpEvents.None) continue;
+            connection.OnEvents(events);
+            if ((events & TcpEvents.Established) != 0) TcpLog.Established(_logger, tcb.Tuple);
+            if ((events & TcpEvents.Closed) == 0) continue;
+            _connections.Remove(tcb);
+            if (tcb.Error == TcpError.None) TcpLog.Closed(_logger, tcb.Tuple);
+            else TcpLog.Failed(_logger, tcb.Tuple, tcb.Error, tcb.LastUnreachableCode);
         }
     }
 

@@ -230,4 +230,38 @@ public class TcpOverNetworkStackTests
         await client.Output.CompleteAsync();
         Assert.Equal("to myself"u8.ToArray(), await net.RunAsync(ReadToEndAsync(server.Input)));
     }
+
+    private sealed class ListLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(string Category, int EventId, string Message)> Entries { get; } = [];
+        private string _category = "";
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName)
+        {
+            _category = categoryName;
+            return this;
+        }
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries) Entries.Add((_category, eventId.Id, formatter(state, exception)));
+        }
+    }
+
+    [Fact]
+    public async Task Connection_outcomes_are_logged()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        net.AddStack("10.0.0.2/24");
+        var log = new ListLoggerFactory();
+        await a.UseTcpAsync(new TcpSettings(), loggerFactory: log);
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(a.ConnectTcpAsync(B, 9)));
+        var entry = Assert.Single(log.Entries, e => e.EventId == 102);
+        Assert.Equal("Apps.Stack.Tcp", entry.Category);
+        Assert.Contains("ConnectionRefused", entry.Message);
+        Assert.Contains("10.0.0.2:9", entry.Message);
+    }
 }
