@@ -18,8 +18,6 @@ public enum DropReason
     Unsupported,
     /// <summary>Addressed to another host (MAC or IP).</summary>
     NotForUs,
-    /// <summary>The time-to-live ran out.</summary>
-    TtlExpired,
     /// <summary>A fragment overlapping data already received (RFC 5722 policy, applied to IPv4).</summary>
     OverlappingFragment,
     /// <summary>A fragment too small to be legitimate (RFC 1858 §3).</summary>

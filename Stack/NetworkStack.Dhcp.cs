@@ -28,6 +28,7 @@ public sealed partial class NetworkStack
         if (_ip.BindUdp(DhcpClientPort, endpoint) == 0)
             throw new InvalidOperationException("UDP port 68 is taken; DHCP cannot start");
         _dhcp = new DhcpClient(MacAddress, _options.RandomBytes, _options.HostName, endpoint);
+        _ip.ProbeConflict = address => _dhcp.ConflictDetected(address, _loop.Now);
         _dhcp.Start(now);
     }
 
@@ -64,9 +65,13 @@ public sealed partial class NetworkStack
             stack._ip.SendUdp(DhcpClientPort, destination, DhcpServerPort, bytes, stack._loop.Now, source);
         }
 
+        public void Probe(Ipv4Address? address) => stack._ip.Probe(address);
+
         public void LeaseChanged(DhcpLease? lease)
         {
             stack._lease = lease;
+            if (lease is not null)
+                StackLog.LeaseObtained(stack._logger, stack._options.Name, lease.Address, lease.Server, lease.LeaseTime);
             stack.Configure(lease?.ToSettings(), stack._loop.Now);
         }
     }

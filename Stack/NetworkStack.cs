@@ -2,6 +2,8 @@ using Apps.Stack.Ip;
 using Apps.Stack.Netif;
 using Apps.Stack.Udp;
 using Apps.Stack.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Apps.Stack;
 
@@ -28,6 +30,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     private ushort _echoSequence;
     private volatile Ipv4Settings? _settings;
     private readonly List<TaskCompletionSource<Ipv4Settings>> _addressWaiters = [];
+    private readonly ILogger _logger;
 
     /// <summary>Creates the stack and starts its loop and the interface.</summary>
     public NetworkStack(INetworkInterface netif, NetworkStackOptions options)
@@ -36,6 +39,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _netif = netif;
         _options = options;
+        _logger = options.LoggerFactory?.CreateLogger<NetworkStack>() ?? NullLogger<NetworkStack>.Instance;
         Counters = new StackCounters();
         Span<byte> random = stackalloc byte[8];
         options.RandomBytes(random);
@@ -45,7 +49,8 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         {
             EchoReplyReceived = OnEchoReply,
         };
-        _loop = new StackLoop(options.Name, options.TimeProvider, Poll, _ip.Receive, options.MaxQueuedFrames, Counters);
+        _loop = new StackLoop(options.Name, options.TimeProvider, Poll, _ip.Receive, options.MaxQueuedFrames, Counters,
+            e => StackLog.CoreFailed(_logger, options.Name, e));
         var entropy = options.Entropy;
         var time = options.TimeProvider;
         netif.Start(frame =>
@@ -143,6 +148,12 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
 
     internal StackLoop Loop => _loop;
 
+    /// <summary>The injected randomness (TCP draws its initial sequence numbers' secret from it).</summary>
+    internal Action<Span<byte>> RandomBytes => _options.RandomBytes;
+
+    /// <summary>The injected clock, for shells (connect timeouts) above the loop.</summary>
+    internal TimeProvider TimeProvider => _options.TimeProvider;
+
     internal Ipv4Interface Interface => _ip;
 
     /// <summary>Plugs TCP in (see <see cref="ITcpTransport"/>); runs on the loop thread.</summary>
@@ -155,10 +166,16 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
 
     private void Configure(Ipv4Settings? settings, TimeSpan now)
     {
+        if (settings == _settings)
+            return;
         _ip.Configure(settings, now);
         _settings = settings;
         if (settings is null)
+        {
+            StackLog.AddressRemoved(_logger, _options.Name);
             return;
+        }
+        StackLog.AddressConfigured(_logger, _options.Name, settings);
         foreach (var waiter in _addressWaiters)
             waiter.TrySetResult(settings);
         _addressWaiters.Clear();
@@ -174,7 +191,8 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     private TimeSpan Poll(TimeSpan now)
     {
         PollDhcp(now);
-        if (_ip.NextDeadline() <= now)
+        // Bounded: loop-back traffic to ourselves can provoke more (a ping to self, then its reply).
+        for (int round = 0; round < 16 && _ip.NextDeadline() <= now; round++)
             _ip.Poll(now);
         var next = _ip.NextDeadline();
         var dhcp = DhcpDeadline();
@@ -186,12 +204,35 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     {
         _loop.Dispose();
         _netif.Dispose();
+        // The loop thread has stopped: its state can be touched here. Nobody waits forever.
+        var disposed = new ObjectDisposedException(nameof(NetworkStack), "the network stack was disposed");
+        foreach (var waiter in _addressWaiters)
+            waiter.TrySetException(disposed);
+        _addressWaiters.Clear();
+        foreach (var ping in _pings.Values)
+            ping.Reply.TrySetException(disposed);
+        _pings.Clear();
     }
 
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Gives a DHCP lease back to its server (RFC 2131 §4.4.6), then stops like <see cref="Dispose"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
+        try
+        {
+            if (await _loop.InvokeAsync(now => _dhcp?.Release(now) ?? false).ConfigureAwait(false))
+            {
+                // The release is unicast and may wait for ARP: give it up to a second to leave.
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10), _options.TimeProvider);
+                for (int tick = 0; tick < 100 && await _loop.InvokeAsync(_ => _ip.AwaitingResolution).ConfigureAwait(false); tick++)
+                    await timer.WaitForNextTickAsync().ConfigureAwait(false);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already stopped.
+        }
         Dispose();
-        return ValueTask.CompletedTask;
     }
 }

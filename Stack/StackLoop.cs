@@ -23,6 +23,7 @@ internal sealed class StackLoop : IDisposable
     private readonly Action<ReadOnlySpan<byte>, TimeSpan> _frame;
     private readonly int _maxQueuedFrames;
     private readonly StackCounters _counters;
+    private readonly Action<Exception> _onError;
     private readonly ITimer _timer;
     private readonly Thread _thread;
     private readonly object _idleLock = new();
@@ -40,8 +41,10 @@ internal sealed class StackLoop : IDisposable
     /// <param name="frame">Processes one inbound frame.</param>
     /// <param name="maxQueuedFrames">Bound on queued inbound frames.</param>
     /// <param name="counters">Counts frames dropped because the queue was full.</param>
-    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, Action<ReadOnlySpan<byte>, TimeSpan> frame, int maxQueuedFrames, StackCounters counters)
+    /// <param name="onError">Told about an exception a core threw (a bug), after it is counted.</param>
+    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, Action<ReadOnlySpan<byte>, TimeSpan> frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError)
     {
+        _onError = onError;
         _time = time;
         _start = time.GetTimestamp();
         _poll = poll;
@@ -149,6 +152,7 @@ internal sealed class StackLoop : IDisposable
                 LastError = e;
                 _counters.CountDrop(DropReason.Malformed);
                 _armedFor = TimeSpan.MinValue;
+                _onError(e);
             }
             finally
             {

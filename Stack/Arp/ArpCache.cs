@@ -41,6 +41,22 @@ internal sealed class ArpCache
 
     private readonly Dictionary<Ipv4Address, Entry> _entries = [];
 
+    // A lower bound of every entry's deadline, so the per-packet deadline query is O(1); Poll
+    // recomputes it exactly. Too early only costs a spurious Poll.
+    private TimeSpan _earliest = TimeSpan.MaxValue;
+
+    /// <summary>True while some packet waits for a neighbour to answer.</summary>
+    public bool HasPending
+    {
+        get
+        {
+            foreach (var e in _entries.Values)
+                if (e.Pending is { Count: > 0 })
+                    return true;
+            return false;
+        }
+    }
+
     /// <summary>Number of entries, resolved or not.</summary>
     public int Count => _entries.Count;
 
@@ -76,6 +92,7 @@ internal sealed class ArpCache
         e.Deadline = now + EntryLifetime;
         e.RequestsSent = 0;
         e.Pending = null;
+        Lower(e.Deadline);
         return pending;
     }
 
@@ -102,6 +119,7 @@ internal sealed class ArpCache
             e.RequestsSent = 1;
             e.Deadline = now + RequestInterval;
             e.Pending = [packet];
+            Lower(e.Deadline);
             return true;
         }
         e.Pending ??= [];
@@ -139,20 +157,26 @@ internal sealed class ArpCache
         if (remove is not null)
             foreach (var a in remove)
                 _entries.Remove(a);
+        _earliest = TimeSpan.MaxValue;
+        foreach (var e in _entries.Values)
+            Lower(e.Deadline);
     }
 
-    /// <summary>The earliest time <see cref="Poll"/> has work, or <see cref="TimeSpan.MaxValue"/>.</summary>
-    public TimeSpan NextDeadline()
-    {
-        var next = TimeSpan.MaxValue;
-        foreach (var e in _entries.Values)
-            if (e.Deadline < next)
-                next = e.Deadline;
-        return next;
-    }
+    /// <summary>When <see cref="Poll"/> may have work (never later than the true earliest deadline), or <see cref="TimeSpan.MaxValue"/>.</summary>
+    public TimeSpan NextDeadline() => _earliest;
 
     /// <summary>Forgets everything (address change).</summary>
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        _entries.Clear();
+        _earliest = TimeSpan.MaxValue;
+    }
+
+    private void Lower(TimeSpan deadline)
+    {
+        if (deadline < _earliest)
+            _earliest = deadline;
+    }
 
     private bool MakeRoom()
     {

@@ -11,6 +11,11 @@ public enum DhcpState
     Selecting,
     /// <summary>REQUEST sent for an offer; waiting for ACK or NAK.</summary>
     Requesting,
+    /// <summary>
+    /// ACK received; ARP-probing the address before using it (RFC 2131 §4.4.1, RFC 5227 §2.1). A conflict
+    /// sends DHCPDECLINE and restarts after ten seconds (RFC 2131 §3.1 step 5).
+    /// </summary>
+    CheckingAddress,
     /// <summary>Holding a lease; waiting for T1.</summary>
     Bound,
     /// <summary>T1 passed; unicast REQUEST to our server, waiting for ACK until T2.</summary>
@@ -27,6 +32,13 @@ internal interface IDhcpOutput
 
     /// <summary>The lease was obtained, renewed with changes, or lost (null).</summary>
     void LeaseChanged(DhcpLease? lease);
+
+    /// <summary>
+    /// Sends an ARP probe for <paramref name="address"/> (sender address 0.0.0.0, RFC 5227 §2.1.1) and
+    /// watches for conflicts until called with null; a conflict is reported through
+    /// <see cref="DhcpClient.ConflictDetected"/>.
+    /// </summary>
+    void Probe(Ipv4Address? address);
 }
 
 /// <summary>
@@ -46,6 +58,15 @@ internal sealed class DhcpClient
 
     private const int MaxRequestAttempts = 4;
 
+    /// <summary>Probes sent for an acknowledged address, one second apart (RFC 5227 uses 3 over 1-2 s each; we keep 2).</summary>
+    public const int ProbeCount = 2;
+
+    /// <summary>Interval between probes, and the wait after the last one.</summary>
+    public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Wait after a DHCPDECLINE before discovering again (RFC 2131 §3.1 step 5).</summary>
+    public static readonly TimeSpan DeclineBackoff = TimeSpan.FromSeconds(10);
+
     private readonly MacAddress _mac;
     private readonly Action<Span<byte>> _random;
     private readonly string? _hostName;
@@ -57,6 +78,8 @@ internal sealed class DhcpClient
     private int _attempts;
     private DhcpMessage? _offer;
     private TimeSpan _leaseStart;
+    private DhcpLease? _checking;
+    private int _probesSent;
 
     public DhcpClient(MacAddress mac, Action<Span<byte>> random, string? hostName, IDhcpOutput output)
     {
@@ -113,6 +136,16 @@ internal sealed class DhcpClient
                 var server = m.ServerIdentifier ?? _offer?.ServerIdentifier ?? Lease?.Server;
                 if (server is null || DhcpLease.FromAck(m, server.Value) is not { } lease)
                     return DropReason.Malformed;
+                if (State == DhcpState.Requesting)
+                {
+                    // RFC 2131 §4.4.1: probe the new address before using it.
+                    _checking = lease;
+                    State = DhcpState.CheckingAddress;
+                    _probesSent = 1;
+                    _output.Probe(lease.Address);
+                    _retransmitAt = now + ProbeInterval;
+                    return DropReason.None;
+                }
                 Lease = lease;
                 // RFC 2131 §4.4.5: times run from when the request was sent; we use the exchange start.
                 _leaseStart = _exchangeStarted;
@@ -159,6 +192,24 @@ internal sealed class DhcpClient
             return;
         switch (State)
         {
+            case DhcpState.Init:
+                Discover(now);
+                break;
+            case DhcpState.CheckingAddress when _probesSent < ProbeCount:
+                _probesSent++;
+                _output.Probe(_checking!.Address);
+                _retransmitAt = now + ProbeInterval;
+                break;
+            case DhcpState.CheckingAddress:
+                _output.Probe(null);
+                Lease = _checking;
+                _checking = null;
+                // RFC 2131 §4.4.5: times run from when the request was sent; we use the exchange start.
+                _leaseStart = _exchangeStarted;
+                State = DhcpState.Bound;
+                _retransmitAt = TimeSpan.MaxValue;
+                _output.LeaseChanged(Lease);
+                break;
             case DhcpState.Selecting:
                 SendDiscover(now);
                 break;
@@ -169,6 +220,49 @@ internal sealed class DhcpClient
                 SendRequest(now);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The interface saw another host using the address being probed: decline it (RFC 2131 §4.4.1) and
+    /// start over after <see cref="DeclineBackoff"/>.
+    /// </summary>
+    public void ConflictDetected(Ipv4Address address, TimeSpan now)
+    {
+        if (State != DhcpState.CheckingAddress || _checking is not { } lease || lease.Address != address)
+            return;
+        _output.Probe(null);
+        _output.Send(NewMessage(DhcpMessageType.Decline, now) with
+        {
+            RequestedAddress = lease.Address,
+            ServerIdentifier = lease.Server,
+            HostName = null,
+            ParameterRequestList = null,
+        }, Ipv4Address.Any, Ipv4Address.Broadcast);
+        _checking = null;
+        State = DhcpState.Init;
+        _retransmitAt = now + DeclineBackoff;
+    }
+
+    /// <summary>
+    /// Gives the lease back (RFC 2131 §4.4.6: DHCPRELEASE unicast to the server, ciaddr set) and stops.
+    /// Returns whether a message was sent.
+    /// </summary>
+    public bool Release(TimeSpan now)
+    {
+        if (Lease is not { } lease || State is not (DhcpState.Bound or DhcpState.Renewing or DhcpState.Rebinding))
+            return false;
+        BeginExchange(now, newXid: true);
+        _output.Send(NewMessage(DhcpMessageType.Release, now) with
+        {
+            ClientAddress = lease.Address,
+            ServerIdentifier = lease.Server,
+            HostName = null,
+            ParameterRequestList = null,
+        }, lease.Address, lease.Server);
+        Lease = null;
+        State = DhcpState.Init;
+        _retransmitAt = TimeSpan.MaxValue;
+        return true;
     }
 
     private void LoseLease()

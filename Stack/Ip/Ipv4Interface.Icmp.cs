@@ -100,14 +100,38 @@ internal sealed partial class Ipv4Interface
         }
     }
 
+    // RFC 1122 §2.3.2.2 / §3.2.2.1: when ARP gives up, tell the transport that sent the packet, as a
+    // router's host unreachable would (only the first fragment names the ports).
+    private void ReportHostUnreachable(byte[] packet, TimeSpan now)
+    {
+        if (Ipv4Header.TryParse(packet, out var ip, out _) && ip.FragmentOffset == 0 && packet.Length >= ip.HeaderLength + 8)
+            ReceiveUnreachable(IcmpV4UnreachableCode.Host, packet, now);
+    }
+
+    private void SendDestinationUnreachable(in Ipv4Header ip, ReadOnlySpan<byte> original, byte code, TimeSpan now) =>
+        SendIcmpError(IcmpV4Type.DestinationUnreachable, code, ip.Source, ip.Destination, ip.Protocol, ip.FragmentOffset, ip.HeaderLength, original, now);
+
+    // RFC 1122 §3.3.2: time exceeded, code 1 (fragment reassembly time exceeded), when the first
+    // fragment had arrived. The quote is the first fragment's header and 8 data bytes.
+    private void SendReassemblyTimeExceeded(byte[] quote, TimeSpan now)
+    {
+        int headerLength = (quote[0] & 0x0F) * 4;
+        var source = Ipv4Address.Read(quote.AsSpan(12));
+        var destination = Ipv4Address.Read(quote.AsSpan(16));
+        if (Settings is not { } s || destination != s.Address)
+            return;
+        SendIcmpError(IcmpV4Type.TimeExceeded, 1, source, destination, quote[9], 0, headerLength, quote, now);
+    }
+
     // RFC 792 / RFC 1122 §3.2.2: quote the IP header and the first 8 data bytes. Never about an ICMP
     // error, a broadcast, a non-initial fragment or an invalid source (RFC 1122 §3.2.2, last list).
-    private void SendDestinationUnreachable(in Ipv4Header ip, ReadOnlySpan<byte> original, byte code, TimeSpan now)
+    private void SendIcmpError(IcmpV4Type type, byte code, Ipv4Address source, Ipv4Address destination, byte protocol,
+        int fragmentOffset, int headerLength, ReadOnlySpan<byte> original, TimeSpan now)
     {
-        if (ip.FragmentOffset != 0 || ip.Source.IsAny || ip.Destination.IsMulticast || ip.Destination.IsBroadcast)
+        if (fragmentOffset != 0 || source.IsAny || source.IsBroadcast || source.IsMulticast || destination.IsMulticast || destination.IsBroadcast)
             return;
-        if (ip.Protocol == IpProtocol.Icmp && original.Length > ip.HeaderLength
-            && original[ip.HeaderLength] is not ((byte)IcmpV4Type.EchoRequest or (byte)IcmpV4Type.EchoReply))
+        if (protocol == IpProtocol.Icmp && original.Length > headerLength
+            && original[headerLength] is not ((byte)IcmpV4Type.EchoRequest or (byte)IcmpV4Type.EchoReply))
             return;
         if (now - _icmpWindowStart >= TimeSpan.FromSeconds(1))
         {
@@ -116,11 +140,11 @@ internal sealed partial class Ipv4Interface
         }
         if (++_icmpErrorsInWindow > MaxIcmpErrorsPerSecond)
             return;
-        int quotedLength = Math.Min(original.Length, ip.HeaderLength + 8);
+        int quotedLength = Math.Min(original.Length, headerLength + 8);
         var message = Scratch(IcmpV4Header.Length + quotedLength);
         original[..quotedLength].CopyTo(message[IcmpV4Header.Length..]);
-        new IcmpV4Header(IcmpV4Type.DestinationUnreachable, code, 0).Emit(message);
-        Send(ip.Destination, ip.Source, IpProtocol.Icmp, message, now);
+        new IcmpV4Header(type, code, 0).Emit(message);
+        Send(destination, source, IpProtocol.Icmp, message, now);
     }
 
     private Span<byte> Scratch(int length) => (_scratch ??= new byte[Ipv4Header.MaxTotalLength]).AsSpan(0, length);

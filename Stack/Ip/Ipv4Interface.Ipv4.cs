@@ -31,7 +31,7 @@ internal sealed partial class Ipv4Interface
         if (ip.IsFragment)
         {
             long evicted = _reassembler.Evicted;
-            reason = _reassembler.Add(ip, payload, now, out var whole, out var data);
+            reason = _reassembler.Add(ip, packet[..ip.HeaderLength], payload, now, out var whole, out var data);
             if (_reassembler.Evicted != evicted)
                 Counters.CountDrop(DropReason.ReassemblyLimit);
             if (reason != DropReason.None)
@@ -41,7 +41,19 @@ internal sealed partial class Ipv4Interface
             }
             if (data.IsEmpty)
                 return;
-            Deliver(whole, data.Span, packet[..ip.HeaderLength], broadcast, now);
+            // The quote for ICMP errors: this header made whole again (RFC 792 quotes the datagram's
+            // header and its first 8 data bytes).
+            Span<byte> quote = stackalloc byte[ip.HeaderLength + 8];
+            packet[..ip.HeaderLength].CopyTo(quote);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quote[2..], whole.TotalLength);
+            quote[6] = 0;
+            quote[7] = 0;
+            quote[10] = 0;
+            quote[11] = 0;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quote[10..], InternetChecksum.Compute(quote[..ip.HeaderLength]));
+            int quoted = Math.Min(8, data.Length);
+            data.Span[..quoted].CopyTo(quote[ip.HeaderLength..]);
+            Deliver(whole, data.Span, quote[..(ip.HeaderLength + quoted)], broadcast, now);
             return;
         }
         Deliver(ip, payload, packet, broadcast, now);
@@ -89,6 +101,8 @@ internal sealed partial class Ipv4Interface
     {
         if (payload.Length > Ipv4Header.MaxTotalLength - Ipv4Header.MinLength)
             return DropReason.TooBig;
+        if (Settings is { } own && (destination == own.Address || destination.IsLoopback))
+            return SendToSelf(source, destination, protocol, payload);
         if (!TryRoute(destination, out var nextHop, out var linkAddress))
             return DropReason.NoRoute;
 
@@ -152,6 +166,29 @@ internal sealed partial class Ipv4Interface
             return false;
         nextHop = gateway;
         return true;
+    }
+
+    // RFC 1122 §3.3.4.1 loop-back: a datagram to our own address never touches the link. It is queued
+    // and delivered on the next Poll, so a reply it provokes cannot re-enter the send in progress.
+    private DropReason SendToSelf(Ipv4Address source, Ipv4Address destination, byte protocol, ReadOnlySpan<byte> payload)
+    {
+        if (_loopback.Count >= MaxLoopbackQueue)
+            return DropReason.QueueFull;
+        var packet = new byte[Ipv4Header.MinLength + payload.Length];
+        new Ipv4Header(0, (ushort)packet.Length, _nextIdentification++, false, false, 0, DefaultTtl, protocol,
+            source.IsAny ? destination : source, destination).Emit(packet);
+        payload.CopyTo(packet.AsSpan(Ipv4Header.MinLength));
+        _loopback.Enqueue(packet);
+        return DropReason.None;
+    }
+
+    private void DeliverLoopback(TimeSpan now)
+    {
+        for (int n = _loopback.Count; n > 0 && _loopback.TryDequeue(out var packet); n--)
+        {
+            Ipv4Header.TryParse(packet, out var ip, out _);
+            Deliver(ip, packet.AsSpan(Ipv4Header.MinLength), packet, broadcast: false, now);
+        }
     }
 
     private void EmitFrameHeader(MacAddress destination) =>

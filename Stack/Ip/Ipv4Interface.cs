@@ -25,6 +25,10 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     private readonly Ipv4Reassembler _reassembler = new();
     private readonly byte[] _frame;
     private ushort _nextIdentification;
+    private readonly Queue<byte[]> _loopback = new();
+
+    /// <summary>Datagrams to ourselves waiting for the next <see cref="Poll"/>.</summary>
+    public const int MaxLoopbackQueue = 256;
 
     /// <summary>Sends one frame on the link (the span is valid only during the call).</summary>
     public delegate void FrameTransmitter(ReadOnlySpan<byte> frame);
@@ -67,6 +71,15 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>TCP, when plugged in.</summary>
     public ITcpTransport? Tcp { get; set; }
 
+    /// <summary>True while packets wait for ARP resolution.</summary>
+    public bool AwaitingResolution => _arp.HasPending;
+
+    /// <summary>Neighbour entries held (for limit checks).</summary>
+    public int NeighbourCount => _arp.Count;
+
+    /// <summary>Datagrams being reassembled (for limit checks).</summary>
+    public int ReassembliesInProgress => _reassembler.InProgress;
+
     /// <summary>Address conflicts seen: ARP from another host claiming our address (RFC 5227 §2.4).</summary>
     public int AddressConflicts { get; private set; }
 
@@ -84,6 +97,22 @@ internal sealed partial class Ipv4Interface : IIpv4Output
             return;
         SendArp(ArpOperation.Request, MacAddress.Broadcast, Ipv4Address.Any, MacAddress.Zero, settings.Address);
         SendArp(ArpOperation.Request, MacAddress.Broadcast, settings.Address, MacAddress.Zero, settings.Address);
+    }
+
+    /// <summary>Called when another host shows it uses the address being probed (RFC 5227 §2.1.1).</summary>
+    public Action<Ipv4Address>? ProbeConflict { get; set; }
+
+    private Ipv4Address? _probing;
+
+    /// <summary>
+    /// Sends an ARP probe for <paramref name="address"/> (sender 0.0.0.0, RFC 5227 §2.1.1) and watches for
+    /// conflicting ARP until called with null.
+    /// </summary>
+    public void Probe(Ipv4Address? address)
+    {
+        _probing = address;
+        if (address is { } a)
+            SendArp(ArpOperation.Request, MacAddress.Broadcast, Ipv4Address.Any, MacAddress.Zero, a);
     }
 
     /// <summary>Processes one inbound Ethernet frame.</summary>
@@ -118,14 +147,18 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>Runs every timer that is due.</summary>
     public void Poll(TimeSpan now)
     {
+        DeliverLoopback(now);
         _arp.Poll(now,
             address => SendArp(ArpOperation.Request, MacAddress.Broadcast, Settings?.Address ?? Ipv4Address.Any, MacAddress.Zero, address),
             (_, pending) =>
             {
-                for (int i = 0; i < pending.Count; i++)
+                foreach (var packet in pending)
+                {
                     Counters.CountDrop(DropReason.Unresolved);
+                    ReportHostUnreachable(packet, now);
+                }
             });
-        for (int expired = _reassembler.Poll(now); expired > 0; expired--)
+        for (int expired = _reassembler.Poll(now, quote => SendReassemblyTimeExceeded(quote, now)); expired > 0; expired--)
             Counters.CountDrop(DropReason.ReassemblyLimit);
         if (Tcp is { } tcp && tcp.NextDeadline <= now)
             tcp.Poll(now);
@@ -134,6 +167,8 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>The earliest time <see cref="Poll"/> has work, or <see cref="TimeSpan.MaxValue"/>.</summary>
     public TimeSpan NextDeadline()
     {
+        if (_loopback.Count > 0)
+            return TimeSpan.Zero;
         var next = _arp.NextDeadline();
         var reassembly = _reassembler.NextDeadline();
         if (reassembly < next)
@@ -155,6 +190,13 @@ internal sealed partial class Ipv4Interface : IIpv4Output
         {
             Counters.CountDrop(DropReason.Malformed);
             return;
+        }
+        // RFC 5227 §2.1.1: while probing, any ARP from another host with the probed address as sender,
+        // or another host's probe for it, is a conflict.
+        if (_probing is { } probed && arp.SenderHardware != Mac
+            && (arp.SenderProtocol == probed || (arp.SenderProtocol.IsAny && arp.TargetProtocol == probed)))
+        {
+            ProbeConflict?.Invoke(probed);
         }
         var us = Settings?.Address;
         if (us is { } own && arp.SenderProtocol == own && arp.SenderHardware != Mac)

@@ -35,9 +35,11 @@ internal sealed class Ipv4Reassembler
         public readonly List<(int Start, int End)> Ranges = [];
         public int TotalLength = -1;
         public Ipv4Header FirstHeader;
+        public byte[]? Quote; // first fragment's header + 8 data bytes, for ICMP time exceeded
     }
 
     private readonly Dictionary<Key, Datagram> _datagrams = [];
+    private TimeSpan _earliest = TimeSpan.MaxValue; // lower bound of the deadlines, exact after Poll
 
     /// <summary>Datagrams evicted to make room (each is one <see cref="DropReason.ReassemblyLimit"/>).</summary>
     public long Evicted { get; private set; }
@@ -50,7 +52,8 @@ internal sealed class Ipv4Reassembler
     /// payload (valid until the next call) once every byte has arrived; <see cref="DropReason.None"/> with an empty
     /// <paramref name="complete"/> while waiting; otherwise why the fragment (and maybe its datagram) was dropped.
     /// </summary>
-    public DropReason Add(in Ipv4Header header, ReadOnlySpan<byte> payload, TimeSpan now, out Ipv4Header completeHeader, out ReadOnlyMemory<byte> complete)
+    /// <remarks><paramref name="rawHeader"/> is the fragment's header as received, kept from the first fragment for the ICMP quote.</remarks>
+    public DropReason Add(in Ipv4Header header, ReadOnlySpan<byte> rawHeader, ReadOnlySpan<byte> payload, TimeSpan now, out Ipv4Header completeHeader, out ReadOnlyMemory<byte> complete)
     {
         complete = default;
         completeHeader = default;
@@ -70,6 +73,8 @@ internal sealed class Ipv4Reassembler
                 EvictOldest();
             d = new Datagram { Deadline = now + Timeout };
             _datagrams[key] = d;
+            if (d.Deadline < _earliest)
+                _earliest = d.Deadline;
         }
 
         foreach (var (s, e) in d.Ranges)
@@ -106,7 +111,13 @@ internal sealed class Ipv4Reassembler
         payload.CopyTo(d.Buffer.AsSpan(start));
         d.Ranges.Add((start, end));
         if (start == 0)
+        {
             d.FirstHeader = header;
+            int quoted = Math.Min(8, payload.Length);
+            d.Quote = new byte[rawHeader.Length + quoted];
+            rawHeader.CopyTo(d.Quote);
+            payload[..quoted].CopyTo(d.Quote.AsSpan(rawHeader.Length));
+        }
 
         if (d.TotalLength < 0 || Covered(d) != d.TotalLength)
             return DropReason.None;
@@ -121,29 +132,34 @@ internal sealed class Ipv4Reassembler
         return DropReason.None;
     }
 
-    /// <summary>Discards datagrams whose time ran out; returns how many.</summary>
-    public int Poll(TimeSpan now)
+    /// <summary>
+    /// Discards datagrams whose time ran out; returns how many. <paramref name="expiredWithFirstFragment"/>
+    /// gets the quote (header and 8 data bytes) of each one whose first fragment had arrived, for the
+    /// ICMP time exceeded that RFC 1122 §3.3.2 asks for.
+    /// </summary>
+    public int Poll(TimeSpan now, Action<byte[]>? expiredWithFirstFragment = null)
     {
         List<Key>? expired = null;
+        _earliest = TimeSpan.MaxValue;
         foreach (var (key, d) in _datagrams)
+        {
             if (d.Deadline <= now)
                 (expired ??= []).Add(key);
+            else if (d.Deadline < _earliest)
+                _earliest = d.Deadline;
+        }
         if (expired is null)
             return 0;
         foreach (var key in expired)
-            _datagrams.Remove(key);
+        {
+            if (_datagrams.Remove(key, out var d) && d.Quote is { } quote)
+                expiredWithFirstFragment?.Invoke(quote);
+        }
         return expired.Count;
     }
 
-    /// <summary>The earliest time-out, or <see cref="TimeSpan.MaxValue"/>.</summary>
-    public TimeSpan NextDeadline()
-    {
-        var next = TimeSpan.MaxValue;
-        foreach (var d in _datagrams.Values)
-            if (d.Deadline < next)
-                next = d.Deadline;
-        return next;
-    }
+    /// <summary>When <see cref="Poll"/> may have work (never later than the earliest time-out), or <see cref="TimeSpan.MaxValue"/>.</summary>
+    public TimeSpan NextDeadline() => _datagrams.Count == 0 ? TimeSpan.MaxValue : _earliest;
 
     private void EvictOldest()
     {

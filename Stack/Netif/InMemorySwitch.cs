@@ -1,5 +1,6 @@
 namespace Apps.Stack.Netif;
 
+using System.Buffers;
 using Apps.Stack.Wire;
 
 /// <summary>
@@ -60,7 +61,8 @@ public sealed class InMemorySwitch
             Interlocked.Increment(ref _dropped);
             return;
         }
-        List<(Port To, byte[] Frame)>? now = null;
+        // Frames without delay are handed over under the lock, straight from the sender's span: a
+        // receiver only copies the frame into its queue and never calls back into the switch.
         lock (_lock)
         {
             var destination = MacAddress.Read(frame);
@@ -70,22 +72,19 @@ public sealed class InMemorySwitch
             if (!destination.IsMulticast && _learned.TryGetValue(destination, out var target))
             {
                 if (target != from)
-                    Schedule(from, target, frame, ref now);
+                    Schedule(from, target, frame);
             }
             else
             {
                 foreach (var port in _ports)
                     if (port != from)
-                        Schedule(from, port, frame, ref now);
+                        Schedule(from, port, frame);
             }
         }
-        if (now is not null)
-            foreach (var (to, copy) in now)
-                Deliver(to, copy);
     }
 
-    // Called under the lock. Immediate deliveries are collected and made after the lock is released.
-    private void Schedule(Port from, Port to, ReadOnlySpan<byte> frame, ref List<(Port, byte[])>? immediate)
+    // Called under the lock.
+    private void Schedule(Port from, Port to, ReadOnlySpan<byte> frame)
     {
         var a = from.Impairments;
         var b = to.Impairments;
@@ -109,19 +108,24 @@ public sealed class InMemorySwitch
                 to.LinkFreeAt = start + ticks;
                 delay += TimeSpan.FromSeconds((double)(to.LinkFreeAt - now) / _time.TimestampFrequency);
             }
-            var copy = frame.ToArray();
             if (delay <= TimeSpan.Zero)
             {
-                (immediate ??= []).Add((to, copy));
+                Deliver(to, frame);
                 continue;
             }
+            var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+            int length = frame.Length;
+            frame.CopyTo(copy);
             ITimer? timer = null;
             timer = _time.CreateTimer(_ =>
             {
                 lock (_lock)
+                {
                     _inFlight.Remove(timer!);
+                    Deliver(to, copy.AsSpan(0, length));
+                }
                 timer!.Dispose();
-                Deliver(to, copy);
+                ArrayPool<byte>.Shared.Return(copy);
             }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _inFlight.Add(timer);
             timer.Change(delay, Timeout.InfiniteTimeSpan);
@@ -130,7 +134,7 @@ public sealed class InMemorySwitch
 
     private bool Draw(double probability) => probability > 0 && _random.NextDouble() < probability;
 
-    private void Deliver(Port to, byte[] frame)
+    private void Deliver(Port to, ReadOnlySpan<byte> frame)
     {
         if (to.Receiver is { } receiver)
         {

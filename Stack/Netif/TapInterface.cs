@@ -17,6 +17,7 @@ public sealed unsafe class TapInterface : INetworkInterface
     private volatile bool _closing;
     private int _disposed;
     private long _writeDrops;
+    private int _writers;
 
     private TapInterface(int fd, int wake, string name, int mtu)
     {
@@ -31,6 +32,9 @@ public sealed unsafe class TapInterface : INetworkInterface
 
     /// <inheritdoc/>
     public int Mtu { get; }
+
+    /// <summary>Why the reader stopped on its own (the device went away), or null while it runs.</summary>
+    public string? ReadError { get; private set; }
 
     /// <summary>Frames dropped because the kernel's queue was full or the write failed.</summary>
     public long WriteDrops => Interlocked.Read(ref _writeDrops);
@@ -117,13 +121,21 @@ public sealed unsafe class TapInterface : INetworkInterface
                 }
                 if (_closing || fds[1].Revents != 0)
                     return;
-                // Drain what is queued; EAGAIN ends the batch.
+                // Drain what is queued; EAGAIN ends the batch. Any other error (the device was deleted
+                // under us) ends the reader rather than spinning on a descriptor that stays readable.
                 while (true)
                 {
                     nint n = LinuxNative.Read(_fd, p, buffer.Length);
-                    if (n <= 0)
+                    if (n > 0)
+                    {
+                        receiver(new ReadOnlySpan<byte>(p, (int)n));
+                        continue;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (n < 0 && errno is LinuxNative.EAGAIN or LinuxNative.EINTR)
                         break;
-                    receiver(new ReadOnlySpan<byte>(p, (int)n));
+                    ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
+                    return;
                 }
             }
         }
@@ -132,12 +144,21 @@ public sealed unsafe class TapInterface : INetworkInterface
     /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame)
     {
-        if (_disposed != 0)
-            return;
-        fixed (byte* p = frame)
+        // Dispose waits for writers to leave before closing, so a write never lands on a reused descriptor.
+        Interlocked.Increment(ref _writers);
+        try
         {
-            if (LinuxNative.Write(_fd, p, frame.Length) != frame.Length)
-                Interlocked.Increment(ref _writeDrops);
+            if (Volatile.Read(ref _disposed) != 0)
+                return;
+            fixed (byte* p = frame)
+            {
+                if (LinuxNative.Write(_fd, p, frame.Length) != frame.Length)
+                    Interlocked.Increment(ref _writeDrops);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writers);
         }
     }
 
@@ -151,6 +172,7 @@ public sealed unsafe class TapInterface : INetworkInterface
         LinuxNative.Write(_wake, (byte*)&one, sizeof(ulong));
         if (_reader is not null && Thread.CurrentThread != _reader)
             _reader.Join();
+        SpinWait.SpinUntil(() => Volatile.Read(ref _writers) == 0);
         LinuxNative.Close(_fd);
         LinuxNative.Close(_wake);
     }

@@ -281,24 +281,7 @@ public sealed partial class TcpControlBlock
             if (fin && !truncated) _peerFinSeq = end;
             if (!payload.IsEmpty)
             {
-                _receiveBuffer.WriteAt(offset, payload);
-                if (!_assembler.Add(offset, offset + payload.Length))
-                {
-                    _counters.ReassemblyDrops++;
-                    _ackNow = true;
-                    return;
-                }
-                int ready = _assembler.TakeFront();
-                if (ready > 0)
-                {
-                    _receiveBuffer.Commit(ready);
-                    _rcvNxt += ready;
-                    Raise(TcpEvents.Readable);
-                }
-                // RFC 5681 §4.2: ACK out-of-order data and gap fills at once; otherwise every second full segment.
-                if (offset > 0 || !_assembler.IsEmpty || ready > payload.Length) _ackNow = true;
-                else if (++_segmentsSinceAck >= 2) _ackNow = true;
-                else _delayedAckDeadline ??= now + _settings.DelayedAckTimeout;
+                if (!StorePayload(offset, payload, now)) return;
             }
             else if (truncated)
             {
@@ -327,5 +310,37 @@ public sealed partial class TcpControlBlock
                     break;
             }
         }
+    }
+
+    /// <summary>Puts in-window bytes at their offset from RCV.NXT and advances over what became contiguous.</summary>
+    private bool StorePayload(int offset, ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        _receiveBuffer.WriteAt(offset, payload);
+        int ready;
+        if (offset == 0 && _assembler.IsEmpty)
+        {
+            ready = payload.Length; // fast path: the next bytes in order, nothing queued behind them
+        }
+        else if (!_assembler.Add(offset, offset + payload.Length))
+        {
+            _counters.ReassemblyDrops++;
+            _ackNow = true;
+            return false;
+        }
+        else
+        {
+            ready = _assembler.TakeFront();
+        }
+        if (ready > 0)
+        {
+            _receiveBuffer.Commit(ready);
+            _rcvNxt += ready;
+            Raise(TcpEvents.Readable);
+        }
+        // RFC 5681 §4.2: ACK out-of-order data and gap fills at once; otherwise every second full segment.
+        if (offset > 0 || !_assembler.IsEmpty || ready > payload.Length) _ackNow = true;
+        else if (++_segmentsSinceAck >= 2) _ackNow = true;
+        else _delayedAckDeadline ??= now + _settings.DelayedAckTimeout;
+        return true;
     }
 }

@@ -78,6 +78,7 @@ public sealed partial class TcpControlBlock
     /// </summary>
     public static TcpControlBlock Connect(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, TimeSpan now, TimeSpan? connectTimeout = null)
     {
+        settings.Validate();
         var tcb = new TcpControlBlock(settings, counters, tuple, iss, passive: false) { State = TcpState.SynSent };
         tcb._lastReceived = now;
         if (connectTimeout is TimeSpan limit) tcb._closeDeadline = now + limit;
@@ -88,6 +89,7 @@ public sealed partial class TcpControlBlock
     /// <summary>Creates the SYN-RECEIVED connection a listener spawns for <paramref name="syn"/> (RFC 9293 §3.10.7.2).</summary>
     public static TcpControlBlock Accept(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber iss, in TcpHeader syn, TimeSpan now)
     {
+        settings.Validate();
         var tcb = new TcpControlBlock(settings, counters, tuple, iss, passive: true) { State = TcpState.SynReceived };
         tcb._lastReceived = now;
         tcb.TakePeerSyn(syn);
@@ -129,6 +131,7 @@ public sealed partial class TcpControlBlock
     internal TcpSeqNumber InitialSendSequence => _iss;
     internal TcpSeqNumber SndUna => _sndUna;
     internal TcpSeqNumber SndNxt => _sndNxt;
+    internal TcpSeqNumber SndMax => _sndMax;
     internal TcpSeqNumber RcvNxt => _rcvNxt;
     internal bool InRecovery => _inRecovery;
 
@@ -141,7 +144,7 @@ public sealed partial class TcpControlBlock
     {
         if (!CanSend) throw new InvalidOperationException($"cannot send on a TCP connection in state {State}; the connection was closed or never opened");
         int n = _sendBuffer.Write(data);
-        if (n > 0) _needsPoll = true;
+        if (n > 0) RequestPoll();
         return n;
     }
 
@@ -155,7 +158,7 @@ public sealed partial class TcpControlBlock
             && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
             _ackNow = true;
-            _needsPoll = true;
+            RequestPoll();
         }
         return n;
     }
@@ -169,6 +172,9 @@ public sealed partial class TcpControlBlock
                 EnterClosed(TcpError.None);
                 break;
             case TcpState.SynReceived:
+                // RFC 9293 §3.10.4: queue the FIN until ESTABLISHED (the ACK of our SYN moves us to FIN-WAIT-1).
+                _finQueued = true;
+                break;
             case TcpState.Established:
                 _finQueued = true;
                 State = TcpState.FinWait1;
@@ -178,7 +184,7 @@ public sealed partial class TcpControlBlock
                 State = TcpState.LastAck;
                 break;
         }
-        _needsPoll = true;
+        RequestPoll();
     }
 
     /// <summary>RFC 9293 §3.10.5 ABORT: drops all data and sends RST if the peer knows of us.</summary>
@@ -189,7 +195,45 @@ public sealed partial class TcpControlBlock
             QueueReset(_sndNxt, default, TcpFlags.Rst);
         }
         if (State != TcpState.Closed) EnterClosed(TcpError.Aborted);
+        RequestPoll();
+    }
+
+    /// <summary>
+    /// Called when an application call (send, read, close, abort) made the connection due for
+    /// <see cref="Poll"/>, so the owner can schedule it without scanning every connection.
+    /// </summary>
+    internal Action<TcpControlBlock>? PollRequested { get; set; }
+
+    /// <summary>The time of this connection's live entry in its owner's timer queue (owned by <see cref="TcpEndpointTable"/>).</summary>
+    internal TimeSpan? ScheduledAt { get; set; }
+
+    private void RequestPoll()
+    {
         _needsPoll = true;
+        PollRequested?.Invoke(this);
+    }
+
+    /// <summary>Drops the connection silently (an evicted half-open connection: no RST to a possibly spoofed address).</summary>
+    internal void Discard() => EnterClosed(TcpError.None);
+
+    /// <summary>The code of the last believed ICMP destination unreachable about this connection, if any.</summary>
+    public byte? LastUnreachableCode { get; private set; }
+
+    /// <summary>
+    /// RFC 1122 §4.2.3.9: protocol (2) and port (3) unreachable are hard errors; RFC 5461 §4 acts on
+    /// them only while connecting. Others are soft: remembered for the error report, nothing more.
+    /// Returns true when the connection changed state.
+    /// </summary>
+    internal bool OnUnreachable(byte code, TcpSeqNumber quotedSequence)
+    {
+        if (quotedSequence < _sndUna || quotedSequence > _sndMax) return false; // RFC 5927 §4.1
+        LastUnreachableCode = code;
+        if (code is 2 or 3 && State is TcpState.SynSent or TcpState.SynReceived && !_passive)
+        {
+            EnterClosed(TcpError.ConnectionRefused);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Returns and clears the events raised since the last call.</summary>
@@ -212,6 +256,20 @@ public sealed partial class TcpControlBlock
         if (error is TcpError.ConnectionReset or TcpError.ConnectionRefused) Raise(TcpEvents.Reset);
         Raise(TcpEvents.Closed);
     }
+
+    /// <summary>
+    /// RFC 6191 §2: in TIME-WAIT, a SYN may open a new incarnation if it is newer than everything of
+    /// this one: a larger timestamp when both use them, else a sequence number above RCV.NXT.
+    /// </summary>
+    internal bool AcceptsNewIncarnation(in TcpHeader syn)
+    {
+        if (State != TcpState.TimeWait) return false;
+        if (_timestamps && syn.Options.Timestamps is TcpTimestamps ts) return unchecked((int)(ts.Value - _tsRecent)) > 0;
+        return syn.Sequence > _rcvNxt;
+    }
+
+    /// <summary>Ends TIME-WAIT early because a new incarnation takes over the tuple.</summary>
+    internal void EndTimeWait() => EnterClosed(TcpError.None);
 
     private void EnterTimeWait(TimeSpan now)
     {

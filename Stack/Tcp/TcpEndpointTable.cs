@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tcp;
@@ -20,7 +21,15 @@ public sealed class TcpEndpointTable
     private readonly Dictionary<TcpTuple, TcpControlBlock> _connections = [];
     private readonly Dictionary<ushort, TcpListenQueue> _listeners = [];
     private readonly Queue<(TcpTuple Tuple, TcpHeader Header)> _resets = new();
-    private readonly List<TcpTuple> _closed = [];
+    // Scheduling without scanning every connection: `_due` holds connections to poll now (a segment
+    // arrived, the application acted, a timer fired). `_timers` holds at most one live entry per
+    // connection (its ScheduledAt), never later than its real deadline: a deadline that moves later
+    // (the RTO restarting on every ACK) keeps the old entry, which on expiry is re-queued at the
+    // real deadline; an earlier deadline queues a new entry and makes the old one stale.
+    private readonly HashSet<TcpControlBlock> _due = new(ReferenceEqualityComparer.Instance);
+    private readonly PriorityQueue<TcpControlBlock, TimeSpan> _timers = new();
+    private readonly List<TcpControlBlock> _polled = [];
+    private readonly Action<TcpControlBlock> _markDue;
     private readonly TcpIsnGenerator _isn;
     private readonly Action<Span<byte>> _random;
 
@@ -29,9 +38,11 @@ public sealed class TcpEndpointTable
     /// <param name="counters">Shared counters; a new set when null.</param>
     public TcpEndpointTable(TcpSettings settings, Action<Span<byte>> random, TcpCounters? counters = null)
     {
+        settings.Validate();
         Settings = settings;
         Counters = counters ?? new TcpCounters();
         _random = random;
+        _markDue = tcb => _due.Add(tcb);
         Span<byte> secret = stackalloc byte[32];
         random(secret);
         _isn = new TcpIsnGenerator(secret);
@@ -64,6 +75,7 @@ public sealed class TcpEndpointTable
         if (_connections.ContainsKey(tuple)) throw new InvalidOperationException($"a TCP connection {tuple} already exists");
         var tcb = TcpControlBlock.Connect(Settings, Counters, tuple, _isn.Next(tuple, now), now, connectTimeout);
         _connections.Add(tuple, tcb);
+        Track(tcb);
         return tcb;
     }
 
@@ -101,13 +113,37 @@ public sealed class TcpEndpointTable
         Receive(source, destination, header, segment[offset..], now);
     }
 
+    /// <summary>
+    /// An ICMP destination unreachable quoting a segment we sent (<paramref name="quoted"/> starts at its
+    /// TCP header: ports, then sequence number). Believed only for a known connection and a quoted
+    /// sequence number it has outstanding (RFC 5927 §4.1), so blind ICMP cannot kill connections.
+    /// </summary>
+    public void ReceiveUnreachable(Ipv4Address local, Ipv4Address remote, byte code, ReadOnlySpan<byte> quoted)
+    {
+        if (quoted.Length < 8) return;
+        var tuple = new TcpTuple(local, BinaryPrimitives.ReadUInt16BigEndian(quoted), remote, BinaryPrimitives.ReadUInt16BigEndian(quoted[2..]));
+        if (!_connections.TryGetValue(tuple, out var tcb)) return;
+        if (tcb.OnUnreachable(code, new TcpSeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted[4..])))) _due.Add(tcb);
+    }
+
     /// <summary>Dispatches a parsed segment.</summary>
     public void Receive(Ipv4Address source, Ipv4Address destination, in TcpHeader header, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         var tuple = new TcpTuple(destination, header.DestinationPort, source, header.SourcePort);
         if (_connections.TryGetValue(tuple, out var tcb) && tcb.State != TcpState.Closed)
         {
+            // RFC 6191 / RFC 9293 §3.10.7.4: a new SYN may end TIME-WAIT early when it is provably newer.
+            if ((header.Flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn
+                && _listeners.TryGetValue(header.DestinationPort, out var reusing) && tcb.AcceptsNewIncarnation(header))
+            {
+                var previousEnd = tcb.SndMax;
+                tcb.EndTimeWait();
+                _connections.Remove(tuple);
+                Admit(reusing, tuple, header, now, previousEnd);
+                return;
+            }
             tcb.Receive(header, payload, now);
+            _due.Add(tcb);
             return;
         }
         var flags = header.Flags;
@@ -131,7 +167,7 @@ public sealed class TcpEndpointTable
         _resets.Enqueue((tuple, reset));
     }
 
-    private void Admit(TcpListenQueue listener, TcpTuple tuple, in TcpHeader syn, TimeSpan now)
+    private void Admit(TcpListenQueue listener, TcpTuple tuple, in TcpHeader syn, TimeSpan now, TcpSeqNumber? previousEnd = null)
     {
         Counters.SegmentsReceived++;
         if (listener.BacklogFull)
@@ -141,30 +177,54 @@ public sealed class TcpEndpointTable
         }
         if (listener.EvictIfFull() is { } evicted)
         {
+            evicted.Discard();
             _connections.Remove(evicted.Tuple);
             Counters.SynQueueEvictions++;
         }
         _connections.Remove(tuple); // a CLOSED leftover with the same tuple
-        var tcb = TcpControlBlock.Accept(Settings, Counters, tuple, _isn.Next(tuple, now), syn, now);
+        var iss = _isn.Next(tuple, now);
+        // RFC 1122 §4.2.2.13: a reused tuple starts above every sequence number of the old incarnation.
+        if (previousEnd is TcpSeqNumber end && iss - end < 1) iss = end + 65536;
+        var tcb = TcpControlBlock.Accept(Settings, Counters, tuple, iss, syn, now);
         _connections.Add(tuple, tcb);
+        Track(tcb);
         listener.AddHalfOpen(tcb);
         Counters.ConnectionsAccepted++;
     }
 
-    /// <summary>Earliest time <see cref="Poll"/> must run: <see cref="TimeSpan.Zero"/> for now, null for never.</summary>
+    private void Schedule(TcpControlBlock tcb, TimeSpan at)
+    {
+        if (tcb.ScheduledAt is TimeSpan existing && existing <= at) return; // fires early, then re-queues
+        tcb.ScheduledAt = at;
+        _timers.Enqueue(tcb, at);
+    }
+
+    private void Track(TcpControlBlock tcb)
+    {
+        tcb.PollRequested = _markDue;
+        _due.Add(tcb);
+    }
+
+    /// <summary>
+    /// Earliest time <see cref="Poll"/> must run: <see cref="TimeSpan.Zero"/> for now, null for never.
+    /// O(1) apart from discarding stale timer entries.
+    /// </summary>
     public TimeSpan? PollAt
     {
         get
         {
-            if (_resets.Count > 0) return TimeSpan.Zero;
-            TimeSpan? at = null;
-            foreach (var tcb in _connections.Values)
+            if (_resets.Count > 0 || _due.Count > 0) return TimeSpan.Zero;
+            while (_timers.TryPeek(out var tcb, out var at))
             {
-                if (tcb.PollAt is TimeSpan t && (at is null || t < at)) at = t;
+                if (tcb.ScheduledAt == at) return at;
+                _timers.Dequeue(); // stale: superseded by an earlier entry for the same connection
             }
-            return at;
+            return null;
         }
     }
+
+    /// <summary>Connections polled by the last <see cref="Poll"/>: the only ones that can have new events.</summary>
+    public IReadOnlyList<TcpControlBlock> Polled => _polled;
 
     /// <summary>Sends pending resets, polls every connection that is due, and retires closed ones.</summary>
     public void Poll(TimeSpan now, ITcpSegmentSink sink)
@@ -175,14 +235,39 @@ public sealed class TcpEndpointTable
             Counters.SegmentsSent++;
             Counters.ResetsSent++;
         }
-        foreach (var (tuple, tcb) in _connections)
+        while (_timers.TryPeek(out var timed, out var at) && at <= now)
         {
-            if (tcb.PollAt is TimeSpan t && t <= now) tcb.Poll(now, sink);
-            if (tcb.State == TcpState.Closed) _closed.Add(tuple);
+            _timers.Dequeue();
+            if (timed.ScheduledAt != at) continue;
+            timed.ScheduledAt = null;
+            if (timed.PollAt is TimeSpan real)
+            {
+                if (real <= now) _due.Add(timed);
+                else Schedule(timed, real);
+            }
+        }
+        _polled.Clear();
+        foreach (var tcb in _due)
+        {
+            tcb.Poll(now, sink);
+            _polled.Add(tcb);
+        }
+        _due.Clear();
+        foreach (var tcb in _polled)
+        {
+            if (tcb.State == TcpState.Closed)
+            {
+                if (_connections.TryGetValue(tcb.Tuple, out var current) && ReferenceEquals(current, tcb)) _connections.Remove(tcb.Tuple);
+                tcb.PollRequested = null;
+                tcb.ScheduledAt = null;
+            }
+            else if (tcb.PollAt is TimeSpan next)
+            {
+                if (next <= now) _due.Add(tcb);
+                else Schedule(tcb, next);
+            }
         }
         foreach (var listener in _listeners.Values) listener.Promote();
-        foreach (var tuple in _closed) _connections.Remove(tuple);
-        _closed.Clear();
     }
 
     /// <summary>The connection for <paramref name="tuple"/>, if any.</summary>

@@ -60,4 +60,20 @@ public sealed record TcpSettings
 
     /// <summary>Most challenge ACKs per second (RFC 5961 §7).</summary>
     public int ChallengeAckLimitPerSecond { get; init; } = 10;
+
+    /// <summary>Rejects settings the cores cannot run with (API misuse: a caller's mistake).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size, count or time is out of range.</exception>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSegmentSize, (ushort)64, nameof(MaxSegmentSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(SendBufferSize, (int)MaxSegmentSize, nameof(SendBufferSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveBufferSize, (int)MaxSegmentSize, nameof(ReceiveBufferSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ReceiveBufferSize, 1 << 30, nameof(ReceiveBufferSize)); // RFC 7323 §2.3: 2^30 max window
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutOfOrderRanges, 1, nameof(MaxOutOfOrderRanges));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSackScoreboardRanges, 1, nameof(MaxSackScoreboardRanges));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MinRto, TimeSpan.Zero, nameof(MinRto));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRto, MinRto, nameof(MaxRto));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxRetransmissions, nameof(MaxRetransmissions));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxSynRetransmissions, nameof(MaxSynRetransmissions));
+    }
 }

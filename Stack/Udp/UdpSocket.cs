@@ -20,7 +20,10 @@ public sealed class UdpSocket : IDisposable, IUdpReceiver
     private readonly NetworkStack _stack;
     private readonly Channel<UdpReceiveResult> _received;
     private volatile NetworkStackException? _error;
-    private (Ipv4Address Address, ushort Port)? _connected;
+    // A reference, so Connect on one thread and the loop reading it never see a torn address/port pair.
+    private volatile Peer? _connected;
+
+    private sealed record Peer(Ipv4Address Address, ushort Port);
     private int _disposed;
 
     internal UdpSocket(NetworkStack stack, int queueLength)
@@ -42,7 +45,7 @@ public sealed class UdpSocket : IDisposable, IUdpReceiver
     private long _dropped;
 
     /// <summary>Limits receives to one peer and reports its port unreachable errors.</summary>
-    public void Connect(Ipv4Address address, ushort port) => _connected = (address, port);
+    public void Connect(Ipv4Address address, ushort port) => _connected = new Peer(address, port);
 
     /// <summary>Sends one datagram. Completes once the stack has sent it (or queued it behind ARP).</summary>
     /// <exception cref="NetworkStackException">No route, or larger than a UDP datagram can be.</exception>
@@ -101,8 +104,15 @@ public sealed class UdpSocket : IDisposable, IUdpReceiver
     {
         if (_connected is not { } peer || peer.Address != remote || peer.Port != remotePort)
             return;
-        _error = new NetworkStackException(DropReason.NoListener,
-            $"{remote}:{remotePort} is unreachable (ICMP code {code}); check that something listens there");
+        _error = code switch
+        {
+            IcmpV4UnreachableCode.Port => new NetworkStackException(DropReason.NoListener,
+                $"nothing listens on UDP {remote}:{remotePort} (ICMP port unreachable); check the port and that the service runs"),
+            IcmpV4UnreachableCode.Host => new NetworkStackException(DropReason.Unresolved,
+                $"host {remote} is unreachable (no ARP answer or ICMP host unreachable); check the address and that the host is up"),
+            _ => new NetworkStackException(DropReason.NoRoute,
+                $"{remote}:{remotePort} is unreachable (ICMP destination unreachable, code {code}); check the route to it"),
+        };
         // Wake a pending receive so it sees the error.
         _received.Writer.TryWrite(default);
     }

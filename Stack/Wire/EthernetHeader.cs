@@ -20,9 +20,6 @@ public readonly record struct EthernetHeader(MacAddress Destination, MacAddress 
     /// <summary>Header length in bytes.</summary>
     public const int Length = 14;
 
-    /// <summary>Largest frame accepted from any interface (1500-byte payload, header, room for a VLAN tag).</summary>
-    public const int MaxFrameLength = 1522;
-
     /// <summary>Parses the header; the payload is everything after it (it may include link padding).</summary>
     /// <returns>False when the frame is shorter than a header.</returns>
     public static bool TryParse(ReadOnlySpan<byte> frame, out EthernetHeader header)

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Apps.Stack.Wire;
 
@@ -24,29 +26,55 @@ public static class InternetChecksum
     /// </summary>
     public static uint Accumulate(uint sum, ReadOnlySpan<byte> data)
     {
-        // RFC 1071 §2(C): summing 32-bit words and folding at the end gives the same result as 16-bit
-        // words; a 64-bit accumulator cannot overflow for any span .NET can address.
-        ulong acc = sum;
+        // RFC 1071 §2(B) and (C): the sum is independent of byte order and of word width, so we add
+        // native-order 64-bit words with end-around carry, fold to 16 bits, and swap the bytes back
+        // to network order on little-endian machines.
+        // Each 64-bit read is split into two 32-bit halves added to separate 64-bit accumulators: no
+        // carry handling in the loop (2^32 additions cannot overflow), and independent dependency chains.
+        ulong acc = 0, acc2 = 0;
+        ref byte start = ref MemoryMarshal.GetReference(data);
         int i = 0;
-        for (; i + 16 <= data.Length; i += 16)
+        for (; i + 32 <= data.Length; i += 32)
         {
-            acc += BinaryPrimitives.ReadUInt32BigEndian(data[i..]);
-            acc += BinaryPrimitives.ReadUInt32BigEndian(data[(i + 4)..]);
-            acc += BinaryPrimitives.ReadUInt32BigEndian(data[(i + 8)..]);
-            acc += BinaryPrimitives.ReadUInt32BigEndian(data[(i + 12)..]);
+            ulong w0 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
+            ulong w1 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 8));
+            ulong w2 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 16));
+            ulong w3 = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i + 24));
+            acc += (w0 & 0xFFFF_FFFF) + (w1 & 0xFFFF_FFFF) + (w2 & 0xFFFF_FFFF) + (w3 & 0xFFFF_FFFF);
+            acc2 += (w0 >> 32) + (w1 >> 32) + (w2 >> 32) + (w3 >> 32);
         }
-        for (; i + 4 <= data.Length; i += 4)
-            acc += BinaryPrimitives.ReadUInt32BigEndian(data[i..]);
-        if (i + 2 <= data.Length)
+        for (; i + 8 <= data.Length; i += 8)
         {
-            acc += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
-            i += 2;
+            ulong w = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i));
+            acc += w & 0xFFFF_FFFF;
+            acc2 += w >> 32;
         }
         if (i < data.Length)
-            acc += (uint)data[i] << 8;
-        while ((acc >> 32) != 0)
-            acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
-        return (uint)acc;
+        {
+            // The tail sits at an even offset: zero-padding it to 8 bytes pads the odd byte as §2 says.
+            Span<byte> tail = stackalloc byte[8];
+            tail.Clear();
+            data[i..].CopyTo(tail);
+            ulong w = MemoryMarshal.Read<ulong>(tail);
+            acc += w & 0xFFFF_FFFF;
+            acc2 += w >> 32;
+        }
+        acc = AddWithCarry(acc, acc2);
+        acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+        acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+        uint folded = (uint)acc;
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        ushort networkOrder = BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness((ushort)folded) : (ushort)folded;
+        ulong total = (ulong)sum + networkOrder;
+        return (uint)((total & 0xFFFF_FFFF) + (total >> 32));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong AddWithCarry(ulong acc, ulong word)
+    {
+        ulong t = acc + word;
+        return t + (t < word ? 1UL : 0UL);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Apps.Stack.Wire;
 
@@ -111,10 +110,9 @@ public readonly struct Ipv4Address : IEquatable<Ipv4Address>, IComparable<Ipv4Ad
     public static Ipv4Address FromIPAddress(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        if (address.AddressFamily != AddressFamily.InterNetwork)
+        Span<byte> bytes = stackalloc byte[16];
+        if (!address.TryWriteBytes(bytes, out int written) || written != Length)
             throw new ArgumentException($"{address} is not an IPv4 address; this stack speaks IPv4 only", nameof(address));
-        Span<byte> bytes = stackalloc byte[Length];
-        address.TryWriteBytes(bytes, out _);
         return Read(bytes);
     }
 

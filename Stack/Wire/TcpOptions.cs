@@ -68,8 +68,9 @@ public readonly record struct TcpOptions
 
     /// <summary>Bytes <see cref="Emit"/> writes: always a multiple of 4.</summary>
     public int Length =>
-        (MaxSegmentSize.HasValue ? 4 : 0) + (WindowScale.HasValue ? 4 : 0) + (SackPermitted ? 4 : 0)
-        + (Timestamps.HasValue ? 12 : 0) + (Sack.Count > 0 ? 4 + 8 * Sack.Count : 0);
+        (MaxSegmentSize.HasValue ? 4 : 0) + (WindowScale.HasValue ? 4 : 0)
+        + (SackPermitted && Timestamps.HasValue ? 12 : (SackPermitted ? 4 : 0) + (Timestamps.HasValue ? 12 : 0))
+        + (Sack.Count > 0 ? 4 + 8 * Sack.Count : 0);
 
     /// <summary>Parses the option bytes of a header (after the 20 fixed bytes).</summary>
     public static TcpParseError TryParse(ReadOnlySpan<byte> source, out TcpOptions options)
@@ -128,7 +129,11 @@ public readonly record struct TcpOptions
         return TcpParseError.None;
     }
 
-    /// <summary>Writes <see cref="Length"/> bytes; the caller sized the buffer.</summary>
+    /// <summary>
+    /// Writes <see cref="Length"/> bytes; the caller sized the buffer. Layout as Linux emits it, so a
+    /// SYN carrying SACK-permitted and timestamps packs them into 12 bytes: MSS, SACK-permitted +
+    /// timestamps (or NOP-padded alone), NOP + window scale, then SACK blocks.
+    /// </summary>
     public void Emit(Span<byte> destination)
     {
         int i = 0;
@@ -138,22 +143,24 @@ public readonly record struct TcpOptions
             BinaryPrimitives.WriteUInt16BigEndian(destination[(i + 2)..], mss);
             i += 4;
         }
+        if (SackPermitted)
+        {
+            if (!Timestamps.HasValue) { destination[i] = KindNop; destination[i + 1] = KindNop; i += 2; }
+            destination[i] = KindSackPermitted; destination[i + 1] = 2;
+            i += 2;
+        }
+        if (Timestamps is TcpTimestamps ts)
+        {
+            if (!SackPermitted) { destination[i] = KindNop; destination[i + 1] = KindNop; i += 2; }
+            destination[i] = KindTimestamps; destination[i + 1] = 10;
+            BinaryPrimitives.WriteUInt32BigEndian(destination[(i + 2)..], ts.Value);
+            BinaryPrimitives.WriteUInt32BigEndian(destination[(i + 6)..], ts.EchoReply);
+            i += 10;
+        }
         if (WindowScale is byte ws)
         {
             destination[i] = KindNop; destination[i + 1] = KindWindowScale; destination[i + 2] = 3; destination[i + 3] = ws;
             i += 4;
-        }
-        if (SackPermitted)
-        {
-            destination[i] = KindNop; destination[i + 1] = KindNop; destination[i + 2] = KindSackPermitted; destination[i + 3] = 2;
-            i += 4;
-        }
-        if (Timestamps is TcpTimestamps ts)
-        {
-            destination[i] = KindNop; destination[i + 1] = KindNop; destination[i + 2] = KindTimestamps; destination[i + 3] = 10;
-            BinaryPrimitives.WriteUInt32BigEndian(destination[(i + 4)..], ts.Value);
-            BinaryPrimitives.WriteUInt32BigEndian(destination[(i + 8)..], ts.EchoReply);
-            i += 12;
         }
         if (Sack.Count > 0)
         {

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Apps.Stack.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Apps.Stack.Tcp;
 
@@ -15,16 +15,17 @@ public static class NetworkStackTcp
 
     /// <summary>
     /// Plugs TCP into <paramref name="stack"/> with <paramref name="settings"/>; <paramref name="random"/>
-    /// (default: the OS generator) keys the RFC 6528 sequence numbers and picks ephemeral ports.
+    /// (default: the stack's injected randomness) keys the RFC 6528 sequence numbers and picks ephemeral
+    /// ports; <paramref name="loggerFactory"/> receives connection events (category <c>Apps.Stack.Tcp</c>).
     /// </summary>
     /// <exception cref="InvalidOperationException">TCP is already plugged into this stack.</exception>
-    public static Task UseTcpAsync(this NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random = null)
+    public static Task UseTcpAsync(this NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random = null, ILoggerFactory? loggerFactory = null)
     {
         lock (Transports)
         {
             if (Transports.TryGetValue(stack, out _))
                 throw new InvalidOperationException("TCP is already in use on this stack; call UseTcpAsync before any other TCP call");
-            var attach = Attach(stack, settings, random);
+            var attach = Attach(stack, settings, random, loggerFactory);
             Transports.Add(stack, attach);
             return attach;
         }
@@ -68,16 +69,16 @@ public static class NetworkStackTcp
         {
             if (!Transports.TryGetValue(stack, out var attach))
             {
-                attach = Attach(stack, new TcpSettings(), null);
+                attach = Attach(stack, new TcpSettings(), null, null);
                 Transports.Add(stack, attach);
             }
             return attach;
         }
     }
 
-    private static async Task<TcpTransport> Attach(NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random)
+    private static async Task<TcpTransport> Attach(NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random, ILoggerFactory? loggerFactory)
     {
-        var transport = new TcpTransport(stack.Loop, settings, random ?? RandomNumberGenerator.Fill);
+        var transport = new TcpTransport(stack.Loop, settings, random ?? stack.RandomBytes, loggerFactory?.CreateLogger("Apps.Stack.Tcp"));
         await stack.AttachTcpAsync(transport).ConfigureAwait(false);
         return transport;
     }

@@ -19,6 +19,8 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     private static readonly PipeOptions Options = new(
         pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024, useSynchronizationContext: false);
 
+    private const int SendLowWater = 64 * 1024;
+
     private readonly TcpTransport _transport;
     private readonly TcpControlBlock _tcb;            // loop thread only
     private readonly Pipe _received = new(Options);   // written on the loop, read by the application
@@ -69,10 +71,15 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     {
         if ((events & TcpEvents.Established) != 0) _established.TrySetResult();
         if ((events & (TcpEvents.Readable | TcpEvents.PeerClosed | TcpEvents.Closed)) != 0) PumpReceived();
-        if ((events & (TcpEvents.Writable | TcpEvents.Closed)) != 0 && _writable.CurrentCount == 0) _writable.Release();
+        // Wake the sending task only for a worthwhile amount of space (a low-water mark, like SO_SNDLOWAT):
+        // ACKs arrive every two segments, and a thread hop per ACK would cost more than the copy.
+        bool worthWaking = (events & TcpEvents.Closed) != 0
+            || ((events & TcpEvents.Writable) != 0
+                && (_tcb.SendSpace >= Math.Min(SendLowWater, (_tcb.SendSpace + _tcb.Unacknowledged) / 2) || _tcb.Unacknowledged == 0 || !_tcb.CanSend));
+        if (worthWaking && _writable.CurrentCount == 0) _writable.Release();
         if ((events & TcpEvents.Closed) != 0 && _tcb.Error != TcpError.None)
         {
-            var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint);
+            var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
             _failure = failure;
             _established.TrySetException(failure);
             if (!_receiveDone)
@@ -102,7 +109,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         {
             _receiveDone = true;
             if (_tcb.Error == TcpError.None) writer.Complete();
-            else writer.Complete(new TcpConnectionException(_tcb.Error, RemoteEndPoint));
+            else writer.Complete(new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode));
             return;
         }
         var flush = writer.FlushAsync();

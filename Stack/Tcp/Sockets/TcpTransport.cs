@@ -1,5 +1,7 @@
 using Apps.Stack.Ip;
 using Apps.Stack.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Apps.Stack.Tcp;
 
@@ -17,19 +19,21 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private readonly StackLoop _loop;
     private readonly TcpSettings _settings;
     private readonly Action<Span<byte>> _random;
+    private readonly ILogger _logger;
     private readonly Dictionary<TcpControlBlock, TcpConnection> _connections = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<ushort, TcpListener> _listeners = [];
-    private readonly List<TcpControlBlock> _ended = [];
     private readonly byte[] _segment = new byte[TcpHeader.MaxLength + ushort.MaxValue];
     private TcpEndpointTable? _table;
     private IIpv4Output? _output;
     private TimeSpan _now;
 
-    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random)
+    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _loop = loop;
         _settings = settings;
         _random = random;
+        TcpMetrics.Register(Counters);
     }
 
     /// <summary>TCP event counts for this stack (any thread; values may lag).</summary>
@@ -38,7 +42,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     /// <summary>Segments the IP layer refused to send (no route, ARP queue full...); TCP treats them as lost.</summary>
     public long SendFailures { get; private set; }
 
-    /// <summary>ICMP destination-unreachable messages about our segments (soft errors, RFC 5927: not acted on).</summary>
+    /// <summary>ICMP destination-unreachable messages about our segments (see <see cref="TcpEndpointTable.ReceiveUnreachable"/>).</summary>
     public long SoftErrors { get; private set; }
 
     private TcpEndpointTable Table => _table ?? throw new InvalidOperationException("TCP is not attached to a stack yet");
@@ -57,24 +61,34 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         Table.ReceiveSegment(source, destination, segment, now, checksumVerified: true);
     }
 
-    public void OnDestinationUnreachable(Ipv4Address localAddress, Ipv4Address remoteAddress, byte code, ReadOnlySpan<byte> quoted, TimeSpan now) =>
+    public void OnDestinationUnreachable(Ipv4Address localAddress, Ipv4Address remoteAddress, byte code, ReadOnlySpan<byte> quoted, TimeSpan now)
+    {
         SoftErrors++;
+        _now = now;
+        Table.ReceiveUnreachable(localAddress, remoteAddress, code, quoted);
+    }
 
     public TimeSpan NextDeadline => _table?.PollAt ?? TimeSpan.MaxValue;
 
     public void Poll(TimeSpan now)
     {
         _now = now;
-        Table.Poll(now, this);
+        var table = Table;
+        table.Poll(now, this);
         foreach (var listener in _listeners.Values) listener.Fill();
-        foreach (var (tcb, connection) in _connections)
+        // Only connections the table just polled can have new events.
+        foreach (var tcb in table.Polled)
         {
+            if (!_connections.TryGetValue(tcb, out var connection)) continue; // not accepted yet
             var events = tcb.TakeEvents();
-            if (events != TcpEvents.None) connection.OnEvents(events);
-            if (tcb.State == TcpState.Closed) _ended.Add(tcb);
+            if (events == TcpEvents.None) continue;
+            connection.OnEvents(events);
+            if ((events & TcpEvents.Established) != 0) TcpLog.Established(_logger, tcb.Tuple);
+            if ((events & TcpEvents.Closed) == 0) continue;
+            _connections.Remove(tcb);
+            if (tcb.Error == TcpError.None) TcpLog.Closed(_logger, tcb.Tuple);
+            else TcpLog.Failed(_logger, tcb.Tuple, tcb.Error, tcb.LastUnreachableCode);
         }
-        foreach (var tcb in _ended) _connections.Remove(tcb);
-        _ended.Clear();
     }
 
     void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
@@ -108,6 +122,8 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         var connection = new TcpConnection(this, tcb);
         _connections.Add(tcb, connection);
         connection.Start();
+        var pending = tcb.TakeEvents(); // raised while it waited in the accept queue
+        if (pending != TcpEvents.None) connection.OnEvents(pending);
         return connection;
     }
 

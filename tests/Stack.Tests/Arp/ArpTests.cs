@@ -125,4 +125,25 @@ public class ArpTests
         Assert.Empty(h.Sent);
         Assert.Equal(1, h.Counters.Drops(DropReason.Malformed));
     }
+
+    [Fact]
+    public void Probing_reports_another_host_using_or_probing_the_address()
+    {
+        var h = new InterfaceHarness(configure: false);
+        var candidate = Ipv4Address.Parse("10.0.0.50");
+        var conflicts = new List<Ipv4Address>();
+        h.Interface.ProbeConflict = conflicts.Add;
+
+        h.Interface.Probe(candidate);
+        Assert.True(ArpPacket.TryParse(Assert.Single(h.Sent).AsSpan(14), out var probe, out _));
+        Assert.Equal((Ipv4Address.Any, candidate), (probe.SenderProtocol, probe.TargetProtocol));
+
+        h.Receive(InterfaceHarness.Arp(ArpOperation.Reply, PeerMac, candidate, OurMac, Ipv4Address.Any, OurMac));
+        h.Receive(InterfaceHarness.Arp(ArpOperation.Request, PeerMac, Ipv4Address.Any, MacAddress.Zero, candidate, MacAddress.Broadcast));
+        Assert.Equal([candidate, candidate], conflicts);
+
+        h.Interface.Probe(null);
+        h.Receive(InterfaceHarness.Arp(ArpOperation.Reply, PeerMac, candidate, OurMac, Ipv4Address.Any, OurMac));
+        Assert.Equal(2, conflicts.Count);
+    }
 }

@@ -91,7 +91,7 @@ public class KernelInteropTests
         connected.Connect(Ipv4Address.Parse(KernelAddress), 9001);
         await connected.SendAsync(new byte[] { 1, 2, 3 });
         var e = await Assert.ThrowsAsync<NetworkStackException>(async () => await connected.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Contains("unreachable", e.Message);
+        Assert.Contains("nothing listens on UDP 10.77.0.1:9001", e.Message);
     }
 
     [Fact]
@@ -118,7 +118,12 @@ public class KernelInteropTests
             var leases = await File.ReadAllTextAsync(Path.Combine(dir.FullName, "leases"));
             Assert.Contains(stack.MacAddress.ToString(), leases);
 
-            stack.Dispose();
+            // DisposeAsync releases the lease (RFC 2131 §4.4.6); dnsmasq then drops it from its file.
+            await stack.DisposeAsync();
+            var leaseFile = Path.Combine(dir.FullName, "leases");
+            for (int i = 0; i < 50 && (await File.ReadAllTextAsync(leaseFile)).Contains(stack.MacAddress.ToString()); i++)
+                await Task.Delay(100);
+            Assert.DoesNotContain(stack.MacAddress.ToString(), await File.ReadAllTextAsync(leaseFile));
             var tshark = await HostCommand.RunAsync("tshark", $"-r {pcapPath} -Y dhcp -T fields -e dhcp.option.dhcp");
             Assert.True(tshark.ExitCode == 0, tshark.ToString());
             // DISCOVER, OFFER, REQUEST, ACK in that order as tshark decodes them (a DISCOVER sent before
@@ -163,5 +168,39 @@ public class KernelInteropTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task Jumbo_mtu_set_on_the_tap_carries_large_pings_unfragmented()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24", mtu: 9000);
+        using var stack = CreateStack(peer.Tap, Ipv4Settings.Parse($"{OurAddress}/24"));
+
+        var link = await peer.ExecAsync($"ip link show dev {peer.Device}");
+        Assert.Contains("mtu 9000", link.Stdout);
+        // -M do: the kernel sets DF and refuses to fragment; 8000 bytes of data fit in one 9000-byte packet.
+        var r = await peer.ExecAsync($"ping -c 2 -i 0.2 -W 2 -M do -s 8000 {OurAddress}");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(9000, stack.Mtu);
+    }
+
+    [Fact]
+    public void Tap_name_longer_than_ifnamsiz_is_refused_with_advice()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TapInterface.Open("a-name-far-too-long-for-linux"));
+        Assert.Contains("shorter name", e.Message);
+    }
+
+    [Fact]
+    public async Task Device_deleted_under_the_stack_stops_the_reader_with_a_reason()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        using var stack = CreateStack(peer.Tap, Ipv4Settings.Parse($"{OurAddress}/24"));
+
+        await HostCommand.CheckAsync("ip", $"netns del {peer.Namespace}"); // takes the TAP device with it
+        for (int i = 0; i < 100 && peer.Tap.ReadError is null; i++)
+            await Task.Delay(50);
+
+        Assert.NotNull(peer.Tap.ReadError);
     }
 }

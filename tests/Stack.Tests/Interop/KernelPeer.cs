@@ -10,7 +10,27 @@ namespace Apps.Stack.Tests.Interop;
 /// </summary>
 internal sealed class KernelPeer : IAsyncDisposable
 {
+    private const string Prefix = "apps-stack-";
     private static int _counter;
+    private static int _swept;
+
+    // A test run killed with SIGKILL cannot clean up: delete namespaces left by processes that are gone.
+    // (Their TAP devices went with the process's descriptors.)
+    private static async Task RemoveLeftoversAsync()
+    {
+        if (Interlocked.Exchange(ref _swept, 1) != 0)
+            return;
+        var list = await HostCommand.RunAsync("ip", "netns list");
+        foreach (var line in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = line.Split(' ')[0];
+            if (!name.StartsWith(Prefix, StringComparison.Ordinal))
+                continue;
+            var parts = name[Prefix.Length..].Split('-');
+            if (parts.Length == 2 && int.TryParse(parts[0], out int owner) && owner != Environment.ProcessId && !Directory.Exists($"/proc/{owner}"))
+                await HostCommand.RunAsync("ip", $"netns del {name}");
+        }
+    }
     private readonly List<Process> _processes = [];
 
     private KernelPeer(string ns, TapInterface tap)
@@ -29,12 +49,13 @@ internal sealed class KernelPeer : IAsyncDisposable
     public string Device => Tap.Name;
 
     /// <summary>Creates the TAP device and namespace; the kernel side gets <paramref name="kernelCidr"/> (or no address).</summary>
-    public static async Task<KernelPeer> CreateAsync(string? kernelCidr)
+    public static async Task<KernelPeer> CreateAsync(string? kernelCidr, int mtu = 1500)
     {
+        await RemoveLeftoversAsync();
         int n = Interlocked.Increment(ref _counter);
-        string suffix = $"{Environment.ProcessId % 100000}{n}";
-        var tap = TapInterface.Open($"apt{suffix}");
-        var peer = new KernelPeer($"apps-stack-{suffix}", tap);
+        int pid = Environment.ProcessId;
+        var tap = TapInterface.Open($"apt{pid % 100000}x{n}", mtu);
+        var peer = new KernelPeer($"{Prefix}{pid}-{n}", tap);
         try
         {
             await HostCommand.CheckAsync("ip", $"netns add {peer.Namespace}");

@@ -152,4 +152,21 @@ public class IcmpUdpUnitTests
         configured.Interface.Configure(new Ipv4Settings(Us, 24), configured.Now);
         Assert.Equal(DropReason.NoRoute, configured.Interface.SendUdp(1, Ipv4Address.Parse("192.0.2.1"), 2, "x"u8, configured.Now));
     }
+
+    [Fact]
+    public void Port_unreachable_for_a_reassembled_datagram_quotes_its_ports()
+    {
+        var h = Harness();
+        var datagram = new byte[8 + 392];
+        new UdpHeader(4000, 6000, (ushort)datagram.Length).Emit(datagram, Peer, Us);
+        h.Receive(h.Ip(IpProtocol.Udp, datagram.AsSpan(200), moreFragments: false, fragmentOffset: 200, id: 77));
+        h.Receive(h.Ip(IpProtocol.Udp, datagram.AsSpan(0, 200), moreFragments: true, fragmentOffset: 0, id: 77));
+
+        var (_, payload) = ParseIp(Assert.Single(h.Sent));
+        Assert.Equal((byte)IcmpV4Type.DestinationUnreachable, payload[0]);
+        Assert.True(Ipv4Header.TryParse(payload.AsSpan(8, 20).ToArray().Concat(new byte[400]).ToArray(), out var quoted, out var reason), reason.ToString());
+        Assert.False(quoted.IsFragment);
+        Assert.Equal(4000, ReadPort(payload, 8 + 20));
+        Assert.Equal(6000, ReadPort(payload, 8 + 22));
+    }
 }

@@ -117,4 +117,39 @@ public class PingBetweenStacksTests
         Assert.True(answered is >= 3 and < 12, $"{answered} answered; a: {a.Counters}; b: {b.Counters}");
         Assert.True(net.Switch.Dropped > 0);
     }
+
+    [Fact]
+    public async Task Bandwidth_limit_adds_serialization_time()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        net.AddStack("10.0.0.2/24", new LinkImpairments { BitsPerSecond = 1_000_000 });
+        await net.AdvanceAsync(TimeSpan.FromMilliseconds(50));
+        await net.RunAsync(a.PingAsync(B, TimeSpan.FromSeconds(1))); // ARP
+
+        // A 1042-byte frame towards the 1 Mbit/s port takes 8.3 ms on the wire; the reply is unlimited.
+        var rtt = await net.RunAsync(a.PingAsync(B, TimeSpan.FromSeconds(1), dataLength: 1000), TimeSpan.FromMilliseconds(1));
+
+        Assert.InRange(rtt, TimeSpan.FromMilliseconds(8), TimeSpan.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public async Task Ping_and_udp_to_our_own_address_loop_back_without_touching_the_link()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        await net.AdvanceAsync(TimeSpan.FromMilliseconds(10));
+        long sentBefore = a.Counters.PacketsOut;
+
+        var rtt = await net.RunAsync(a.PingAsync(Ipv4Address.Parse("10.0.0.1"), TimeSpan.FromSeconds(1)));
+        using var receiver = await net.RunAsync(a.OpenUdpAsync(5000));
+        using var sender = await net.RunAsync(a.OpenUdpAsync());
+        await net.RunAsync(sender.SendToAsync("self"u8.ToArray(), Ipv4Address.Parse("10.0.0.1"), 5000));
+        var got = await net.RunAsync(receiver.ReceiveAsync().AsTask());
+
+        Assert.Equal(TimeSpan.Zero, rtt);
+        Assert.Equal("self"u8.ToArray(), got.Data);
+        Assert.Equal(sender.LocalPort, got.RemotePort);
+        Assert.Equal(sentBefore, a.Counters.PacketsOut);
+    }
 }

@@ -93,6 +93,22 @@ public class ReassemblyTests
         h.Advance(Ipv4Reassembler.Timeout + TimeSpan.FromSeconds(1));
         h.Receive(Fragment(h, m, 200, 200, more: false)); // too late: starts a new one
 
+        Assert.Equal(1, h.Counters.Drops(DropReason.ReassemblyLimit));
+        // RFC 1122 §3.3.2: the first fragment had come, so the sender hears "time exceeded" (code 1).
+        var (ip, payload) = ParseIp(Assert.Single(h.Sent));
+        Assert.Equal(Peer, ip.Destination);
+        Assert.Equal((byte)IcmpV4Type.TimeExceeded, payload[0]);
+        Assert.Equal(1, payload[1]);
+        Assert.Equal(7, payload[8 + 4] << 8 | payload[8 + 5]); // quoted identification
+    }
+
+    [Fact]
+    public void Expired_datagram_without_its_first_fragment_gets_no_icmp()
+    {
+        var h = Harness();
+        var m = EchoMessage(392);
+        h.Receive(Fragment(h, m, 200, 200, more: false));
+        h.Advance(Ipv4Reassembler.Timeout + TimeSpan.FromSeconds(1));
         Assert.Empty(h.Sent);
         Assert.Equal(1, h.Counters.Drops(DropReason.ReassemblyLimit));
     }

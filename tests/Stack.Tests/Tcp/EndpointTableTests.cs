@@ -171,4 +171,97 @@ public class EndpointTableTests
         table.Listen(80);
         Assert.Throws<InvalidOperationException>(() => table.Listen(80));
     }
+
+    [Fact]
+    public void New_syn_above_the_old_incarnation_ends_time_wait_and_opens_a_new_connection()
+    {
+        var table = Table();
+        var listener = table.Listen(80);
+        // A connection on (Them:40000 -> Us:80) that the server (us) closes first, ending in TIME-WAIT.
+        table.Receive(Them, Us, Syn(40000, seq: 100), default, T0);
+        var synAck = Poll(table, T0).Single();
+        var serverIss = synAck.Header.Sequence;
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), serverIss + 1, TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        var server = listener.TryAccept()!;
+        server.Close();
+        var fin = Poll(table, T0).Single();
+        table.Receive(Them, Us, new TcpHeader(40000, 80, new TcpSeqNumber(101), fin.Header.Sequence + 1, TcpFlags.Fin | TcpFlags.Ack, 65535), default, T0);
+        Poll(table, T0);
+        Assert.Equal(TcpState.TimeWait, server.State);
+
+        // An old duplicate SYN (below RCV.NXT) is not a new incarnation: challenge ACK from TIME-WAIT.
+        table.Receive(Them, Us, Syn(40000, seq: 50), default, T0);
+        Assert.Equal(TcpFlags.Ack, Poll(table, T0).Single().Flags);
+        Assert.Equal(TcpState.TimeWait, server.State);
+
+        // A newer SYN reuses the tuple at once, with an ISS above the old connection's sequence space.
+        table.Receive(Them, Us, Syn(40000, seq: 5000), default, T0 + TimeSpan.FromSeconds(1));
+        var newSynAck = Poll(table, T0 + TimeSpan.FromSeconds(1)).Single();
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, newSynAck.Flags);
+        Assert.Equal(5001u, newSynAck.Ack);
+        Assert.True(newSynAck.Header.Sequence > fin.Header.Sequence);
+        Assert.Equal(TcpState.Closed, server.State);
+    }
+
+    [Fact]
+    public void Poll_touches_only_connections_with_work()
+    {
+        var table = Table();
+        var connections = Enumerable.Range(0, 500).Select(i => table.Connect(Us, Them, 443, T0, localPort: (ushort)(50000 + i))).ToList();
+        var syns = Poll(table, T0);
+        Assert.Equal(500, syns.Count);
+        Assert.Equal(500, table.Polled.Count);
+
+        // One segment arrives: only its connection is polled.
+        var first = syns[0];
+        table.Receive(Them, Us, new TcpHeader(443, first.Header.SourcePort, new TcpSeqNumber(9), first.Header.Sequence + 1,
+            TcpFlags.Syn | TcpFlags.Ack, 1000, new TcpOptions { MaxSegmentSize = 1000 }), default, T0);
+        Assert.Single(Poll(table, T0));
+        Assert.Single(table.Polled);
+        Assert.Equal(TcpState.Established, connections[0].State);
+
+        // The application writes on one connection: only that one is polled.
+        connections[0].Send(new byte[10]);
+        Poll(table, T0);
+        Assert.Single(table.Polled);
+
+        // The next deadline is the SYN retransmission timer of the other 499, all due together.
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), table.PollAt);
+        Poll(table, T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal(500, table.Polled.Count); // 499 SYN retransmissions + the data retransmission
+    }
+
+    [Fact]
+    public void Port_unreachable_quoting_our_syn_refuses_the_connect_but_a_blind_one_is_ignored()
+    {
+        var table = Table();
+        var tcb = table.Connect(Us, Them, 443, T0, localPort: 50000);
+        var syn = Poll(table, T0).Single();
+        var quoted = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted, 50000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(2), 443);
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(4), syn.Seq + 12345);
+        table.ReceiveUnreachable(Us, Them, 3, quoted); // sequence number we never sent: forged
+        Assert.Equal(TcpState.SynSent, tcb.State);
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(4), syn.Seq);
+        table.ReceiveUnreachable(Us, Them, 1, quoted); // host unreachable: soft, remembered
+        Assert.Equal(TcpState.SynSent, tcb.State);
+        Assert.Equal((byte)1, tcb.LastUnreachableCode);
+
+        table.ReceiveUnreachable(Us, Them, 3, quoted); // port unreachable: hard while connecting
+        Poll(table, T0);
+        Assert.Equal(TcpState.Closed, tcb.State);
+        Assert.Equal(TcpError.ConnectionRefused, tcb.Error);
+    }
+
+    [Fact]
+    public void Unusable_settings_are_rejected_up_front()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { ReceiveBufferSize = 0 }, b => b.Clear()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxRto = TimeSpan.FromMilliseconds(1) }, b => b.Clear()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxOutOfOrderRanges = 0 }, b => b.Clear()));
+    }
 }

@@ -171,3 +171,21 @@ public class SynReceivedTests
         Assert.Equal(5, h.Tcb.Available);
     }
 }
+
+public class SimultaneousOpenCloseTests
+{
+    [Fact]
+    public void Close_in_syn_received_sends_fin_only_after_the_handshake_completes()
+    {
+        var h = SynSent();
+        h.Deliver(h.Segment(TcpFlags.Syn, seq: RemoteIss, ack: 0)); // simultaneous open: SYN-RECEIVED
+        h.Tcb.Close();
+        Assert.Equal(TcpState.SynReceived, h.Tcb.State);
+        var resent = h.Advance(TimeSpan.FromSeconds(1)); // SYN-ACK lost: resent, no FIN yet
+        Assert.All(resent, s => Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, s.Flags));
+        var fin = Assert.Single(h.Deliver(h.Segment(ack: LocalIss + 1)));
+        Assert.Equal(TcpFlags.Fin | TcpFlags.Ack, fin.Flags);
+        Assert.Equal(LocalIss + 1, fin.Seq);
+        Assert.Equal(TcpState.FinWait1, h.Tcb.State);
+    }
+}

@@ -82,8 +82,11 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, _) = await Stacks(net);
         var e = await Assert.ThrowsAsync<TcpConnectionException>(() =>
-            net.RunAsync(a.ConnectTcpAsync(Ipv4Address.Parse("10.0.0.99"), 80, TimeSpan.FromSeconds(3)), step: TimeSpan.FromMilliseconds(50)));
+            net.RunAsync(a.ConnectTcpAsync(Ipv4Address.Parse("10.0.0.99"), 80, TimeSpan.FromSeconds(5)), step: TimeSpan.FromMilliseconds(50)));
         Assert.Equal(TcpError.TimedOut, e.Error);
+        // ARP gave up on the SYN's next hop and reported host unreachable: the error says so.
+        Assert.Equal((byte)1, e.UnreachableCode);
+        Assert.Contains("host is unreachable", e.Message);
     }
 
     [Fact]
@@ -156,5 +159,109 @@ public class TcpOverNetworkStackTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => b.ListenTcpAsync(8080));
         listener.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => listener.AcceptAsync().AsTask());
+    }
+
+    [Fact]
+    public async Task Tcp_counters_are_published_on_the_apps_stack_meter()
+    {
+        var measured = new Dictionary<string, long>();
+        using var meterListener = new System.Diagnostics.Metrics.MeterListener();
+        meterListener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StackCounters.MeterName && instrument.Name.StartsWith("apps.stack.tcp.", StringComparison.Ordinal))
+                l.EnableMeasurementEvents(instrument);
+        };
+        meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            lock (measured)
+            {
+                string key = instrument.Name + "/" + tags[0].Value;
+                measured[key] = measured.GetValueOrDefault(key) + value;
+            }
+        });
+        meterListener.Start();
+
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(a.ConnectTcpAsync(B, 9)));
+        meterListener.RecordObservableInstruments();
+
+        Assert.True(measured["apps.stack.tcp.connections/opened"] >= 1);
+        Assert.True(measured["apps.stack.tcp.resets/in"] >= 1);
+        Assert.True(measured["apps.stack.tcp.segments/out"] >= 1);
+    }
+
+    [Fact]
+    public async Task A_reader_that_stops_reading_closes_the_window_and_holds_the_writer_back()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
+        var server = await net.RunAsync(accept);
+
+        var data = new byte[3 << 20]; // more than both pipes and both core buffers hold
+        new Random(4).NextBytes(data);
+        var write = Task.Run(async () =>
+        {
+            await client.Output.WriteAsync(data);
+            await client.Output.CompleteAsync();
+        });
+        await net.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+
+        Assert.False(write.IsCompleted, "the writer should be held back while nobody reads");
+        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(10));
+        await write;
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
+    }
+
+    [Fact]
+    public async Task A_stack_connects_to_its_own_listener_over_loopback()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, _) = await Stacks(net);
+        await using var listener = await a.ListenTcpAsync(8080);
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(a.ConnectTcpAsync(A, 8080));
+        var server = await net.RunAsync(accept);
+
+        await client.Output.WriteAsync("to myself"u8.ToArray());
+        await client.Output.CompleteAsync();
+        Assert.Equal("to myself"u8.ToArray(), await net.RunAsync(ReadToEndAsync(server.Input)));
+    }
+
+    private sealed class ListLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(string Category, int EventId, string Message)> Entries { get; } = [];
+        private string _category = "";
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName)
+        {
+            _category = categoryName;
+            return this;
+        }
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries) Entries.Add((_category, eventId.Id, formatter(state, exception)));
+        }
+    }
+
+    [Fact]
+    public async Task Connection_outcomes_are_logged()
+    {
+        using var net = new SimulatedNetwork();
+        var a = net.AddStack("10.0.0.1/24");
+        net.AddStack("10.0.0.2/24");
+        var log = new ListLoggerFactory();
+        await a.UseTcpAsync(new TcpSettings(), loggerFactory: log);
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(a.ConnectTcpAsync(B, 9)));
+        var entry = Assert.Single(log.Entries, e => e.EventId == 102);
+        Assert.Equal("Apps.Stack.Tcp", entry.Category);
+        Assert.Contains("ConnectionRefused", entry.Message);
+        Assert.Contains("10.0.0.2:9", entry.Message);
     }
 }

@@ -111,4 +111,71 @@ public class TransferTests
         Assert.Equal(3, t.Client.ReceiveWindowScale); // 262144 >> 2 is 65536, one too many for 16 bits
         Assert.Equal(1460 - 12, t.Client.SendMss);
     }
+
+    [Fact]
+    public void Transfers_100_megabytes_both_ways_with_ten_percent_loss_reordering_and_duplication()
+    {
+        // Issue 5's impaired bulk run, between two cores (serialized, checksummed segments) in virtual time.
+        const int Size = 100 * 1024 * 1024;
+        var net = new TcpLinkSimulator(77, new TcpSettings { MinRto = TimeSpan.FromMilliseconds(200) })
+        {
+            Loss = 0.10, Duplication = 0.05, Reordering = 0.10,
+        };
+        var listener = net.B.Listen(Port);
+        var client = net.A.Connect(TcpLinkSimulator.AddressA, TcpLinkSimulator.AddressB, Port, net.Now);
+        TcpControlBlock? server = null;
+        var chunk = new byte[64 * 1024];
+        new Random(3).NextBytes(chunk);
+        long up = 0, down = 0, gotUp = 0, gotDown = 0;
+        using var sentUp = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sentDown = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hashUp = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hashDown = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+
+        // Each side sends Size bytes: the chunk, its first byte bumped each round so data differs.
+        static long Push(TcpControlBlock tcb, byte[] chunk, long sent, IncrementalHash hash)
+        {
+            while (sent < Size && tcb.CanSend)
+            {
+                int offset = (int)(sent % chunk.Length);
+                if (offset == 0) chunk[0]++;
+                int n = tcb.Send(chunk.AsSpan(offset, (int)Math.Min(chunk.Length - offset, Size - sent)));
+                if (n == 0) break;
+                hash.AppendData(chunk, offset, n);
+                sent += n;
+                if (sent == Size) tcb.Close();
+            }
+            return sent;
+        }
+        static long Pull(TcpControlBlock tcb, byte[] buffer, long got, IncrementalHash hash)
+        {
+            int n;
+            while ((n = tcb.Read(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                got += n;
+            }
+            return got;
+        }
+        var chunkDown = (byte[])chunk.Clone();
+        bool done = net.RunUntil(
+            () => gotUp == Size && gotDown == Size && client.PeerClosed && server!.PeerClosed,
+            TimeSpan.FromHours(2),
+            () =>
+            {
+                if (client.State == TcpState.SynSent) return;
+                up = Push(client, chunk, up, sentUp);
+                gotDown = Pull(client, buffer, gotDown, hashDown);
+                server ??= listener.TryAccept();
+                if (server is null) return;
+                down = Push(server, chunkDown, down, sentDown);
+                gotUp = Pull(server, buffer, gotUp, hashUp);
+            });
+
+        Assert.True(done, $"stalled: up {gotUp}/{Size}, down {gotDown}/{Size}");
+        Assert.Equal(sentUp.GetHashAndReset(), hashUp.GetHashAndReset());
+        Assert.Equal(sentDown.GetHashAndReset(), hashDown.GetHashAndReset());
+        Assert.True(net.Dropped > 0 && net.Duplicated > 0 && net.Reordered > 0);
+    }
 }
