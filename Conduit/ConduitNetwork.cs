@@ -26,6 +26,9 @@ public sealed class ConduitOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Looks up SRV records for <c>xmpp://domain</c>; null to go straight to domain:5222.</summary>
+    public Dns.SrvResolver? Resolver { get; init; }
 }
 
 /// <summary>
@@ -53,7 +56,9 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
         activity?.SetTag("transport", Transport.Name);
         try
         {
-            var plain = await Transport.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
+            var plain = endpoint.UseSrv && options.Resolver is { } resolver
+                ? await ConnectBySrvAsync(resolver, endpoint, activity, cancellationToken).ConfigureAwait(false)
+                : await Transport.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
             activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
             if (endpoint.Scheme != EndpointScheme.Tls)
             {
@@ -67,6 +72,37 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
         }
+    }
+
+    /// <summary>RFC 6120 §3.2.1: try the <c>_xmpp-client._tcp</c> SRV targets in order, then fall back to domain:5222 (§3.2.2).</summary>
+    private async Task<ConduitConnection> ConnectBySrvAsync(Dns.SrvResolver resolver, ConduitEndpoint endpoint, Activity? activity, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Dns.SrvRecord> targets;
+        try
+        {
+            targets = await resolver.QueryAsync("_xmpp-client._tcp." + endpoint.Host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Dns.DnsFormatException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            activity?.SetTag("srv.error", e.Message);
+            targets = [];
+        }
+
+        foreach (var target in targets)
+        {
+            try
+            {
+                var connection = await Transport.ConnectAsync(target.Target, target.Port, cancellationToken).ConfigureAwait(false);
+                activity?.SetTag("srv.target", $"{target.Target}:{target.Port}");
+                return connection;
+            }
+            catch (ConduitException)
+            {
+                // try the next target
+            }
+        }
+
+        return await Transport.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>STARTTLS: runs a client handshake over an open plain connection (after the application

@@ -29,6 +29,9 @@ public sealed record ConduitEndpoint(EndpointScheme Scheme, string Host, int Por
     /// <summary>Longest endpoint text accepted (a 253-octet DNS name plus scheme and port).</summary>
     public const int MaxLength = 300;
 
+    /// <summary>True for <c>xmpp://domain</c> without a port: SRV records (RFC 6120 §3.2.1) choose the server.</summary>
+    public bool UseSrv { get; init; }
+
     /// <summary>The host as an IP address, when it is a literal.</summary>
     public IPAddress? Address => IPAddress.TryParse(Host, out var address) ? address : null;
 
@@ -128,7 +131,7 @@ public sealed record ConduitEndpoint(EndpointScheme Scheme, string Host, int Por
             return false;
         }
 
-        endpoint = new ConduitEndpoint(scheme, host, port);
+        endpoint = new ConduitEndpoint(scheme, host, port) { UseSrv = scheme == EndpointScheme.Xmpp && portText is null && !IPAddress.TryParse(host, out _) };
         error = "";
         return true;
     }

@@ -26,7 +26,7 @@ public sealed class HostSocketTransport : IConduitTransport
         {
             try
             {
-                addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+                addresses = await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
             }
             catch (SocketException e)
             {

@@ -16,7 +16,8 @@ public sealed class EndpointTests
     {
         var endpoint = ConduitEndpoint.Parse(text);
 
-        Assert.Equal(new ConduitEndpoint(scheme, host, port), endpoint);
+        Assert.Equal((scheme, host, port), (endpoint.Scheme, endpoint.Host, endpoint.Port));
+        Assert.Equal(text == "xmpp://jabber.example", endpoint.UseSrv);
     }
 
     [Theory]
