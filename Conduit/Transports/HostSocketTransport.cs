@@ -76,7 +76,7 @@ public sealed class HostSocketTransport : IConduitTransport
     }
 
     /// <summary>RFC 8305 §4: alternate address families, starting with the first one the resolver gave.</summary>
-    private static List<IPAddress> Interleave(IPAddress[] addresses)
+    internal static List<IPAddress> Interleave(IPAddress[] addresses)
     {
         var first = addresses[0].AddressFamily;
         var same = addresses.Where(a => a.AddressFamily == first).ToList();

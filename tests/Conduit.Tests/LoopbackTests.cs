@@ -139,6 +139,17 @@ public sealed class LoopbackTests(EntropyFixture entropy) : IClassFixture<Entrop
     }
 
     [Fact]
+    public void Addresses_alternate_families_starting_with_the_resolvers_first()
+    {
+        IPAddress[] resolved = [IPAddress.Parse("2001:db8::1"), IPAddress.Parse("2001:db8::2"), IPAddress.Parse("2001:db8::3"),
+            IPAddress.Parse("192.0.2.1"), IPAddress.Parse("192.0.2.2")];
+
+        var order = HostSocketTransport.Interleave(resolved);
+
+        Assert.Equal(["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "2001:db8::3"], order.Select(a => a.ToString()));
+    }
+
+    [Fact]
     public async Task Connecting_to_a_closed_port_fails_with_a_one_line_reason()
     {
         await using var network = new ConduitNetwork(new ConduitOptions());
