@@ -25,6 +25,9 @@ public sealed class StackTransport : IConduitTransport
 
     public string Name { get; }
 
+    /// <summary>How long <see cref="OpenAsync"/> waits for a DHCP lease with <c>ip=dhcp</c>.</summary>
+    public static TimeSpan DhcpTimeout { get; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The stack itself (counters, address).</summary>
     public NetworkStack Stack => _stack;
 
@@ -63,7 +66,23 @@ public sealed class StackTransport : IConduitTransport
             TimeProvider = time ?? TimeProvider.System,
         });
         await stack.UseTcpAsync(new TcpSettings(), random).ConfigureAwait(false);
-        return new StackTransport(tap, stack);
+        var transport = new StackTransport(tap, stack);
+        if (spec.UseDhcp)
+        {
+            // Listeners report the stack's address, so start serving only once DHCP (RFC 2131) gave one.
+            using var deadline = new CancellationTokenSource(DhcpTimeout);
+            try
+            {
+                await stack.WaitForAddressAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+                throw new ConduitException($"no DHCP lease on {tap.Name} within {DhcpTimeout.TotalSeconds:0}s; check the DHCP server on that link or give ip=ADDR/PREFIX");
+            }
+        }
+
+        return transport;
     }
 
     public async Task<ConduitConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)

@@ -49,7 +49,27 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes once the start-up lines are out (faults if the process exits first).</summary>
+    public Task Ready { get; private set; } = Task.CompletedTask;
+
     public static async Task<ServiceProcess> StartAsync(string? dataDirectory = null, params string[] arguments)
+    {
+        var service = Launch(dataDirectory, arguments);
+        try
+        {
+            await service.Ready.WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
+
+        return service;
+    }
+
+    /// <summary>Starts the process without waiting for <see cref="Ready"/> (for set-up that must happen meanwhile).</summary>
+    public static ServiceProcess Launch(string? dataDirectory = null, params string[] arguments)
     {
         var owns = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("https-test-").FullName;
@@ -111,18 +131,9 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
                 OnLine(e.Data);
             }
         };
+        service.Ready = ready.Task;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
-        }
-        catch
-        {
-            await service.DisposeAsync();
-            throw;
-        }
-
         return service;
     }
 

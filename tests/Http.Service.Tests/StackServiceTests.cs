@@ -46,6 +46,29 @@ public sealed class StackServiceTests
     }
 
     [Fact]
+    public async Task Service_with_ip_dhcp_takes_a_lease_from_dnsmasq_and_serves_on_it()
+    {
+        var suffix = LinuxNamespace.UniqueSuffix();
+        var device = "ahd" + suffix;
+        await using var service = ServiceProcess.Launch(null, "--stack", $"tap:{device},ip=dhcp", "--listen", "0.0.0.0:8443");
+        for (var i = 0; i < 300 && (await LinuxNamespace.RunAsync("ip", "link", "show", device)).ExitCode != 0; i++)
+        {
+            await Task.Delay(100); // the service creates the device once its entropy is seeded
+        }
+
+        await using var ns = await LinuxNamespace.AdoptAsync("apps-dhcp-" + suffix, device, "10.80.0.1/24");
+        ns.Start("dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--user=root", "--pid-file=", "--port=0", "--interface=" + device,
+            "--bind-interfaces", "--dhcp-range=10.80.0.50,10.80.0.60,255.255.255.0,1h", "--dhcp-leasefile=/dev/null");
+        await service.Ready.WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.StartsWith("10.80.0.", service.Host);
+        var lease = int.Parse(service.Host["10.80.0.".Length..]);
+        Assert.InRange(lease, 50, 60);
+        var result = await ns.ExecAsync("curl", "-sS", "--max-time", "30", "-k", "--pinnedpubkey", "sha256//" + service.PinBase64, $"https://{service.Host}:8443/healthz");
+        Assert.Equal("ok\n", result.Output);
+    }
+
+    [Fact]
     public async Task Malformed_stack_option_is_refused_with_usage()
     {
         var result = await ExternalTool.RunAsync("dotnet",
