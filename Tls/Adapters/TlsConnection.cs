@@ -21,7 +21,7 @@ namespace Apps.Tls.Adapters;
 /// and half-closes the transport; <see cref="Input"/> completes when the peer's close_notify arrives, or
 /// throws a <see cref="TlsException"/> on failure or truncation.
 /// </summary>
-public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
+public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
 {
     internal const int RecordPlaintext = 16 * 1024;
 
@@ -37,11 +37,13 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
     private readonly object _gate = new();
     private readonly SemaphoreSlim _transportLock = new(1, 1);
     private ArrayBufferWriter<byte> _sendQueue = new();
+    private readonly Microsoft.Extensions.Logging.ILogger? _logger;
     private bool _transportOutputDone;
     private int _disposed;
 
-    private TlsConnection(TlsEngine engine, IDuplexPipe transport, Stream? ownedStream, TimeProvider? time)
+    private TlsConnection(TlsEngine engine, IDuplexPipe transport, Stream? ownedStream, TimeProvider? time, TlsOptions options)
     {
+        _logger = options.Logger;
         _engine = engine;
         _transport = transport;
         _ownedStream = ownedStream;
@@ -62,22 +64,22 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>Runs a client handshake over <paramref name="transport"/>.</summary>
     public static Task<TlsConnection> ConnectAsync(
         IDuplexPipe transport, TlsClientOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
-        new TlsConnection(TlsEngine.CreateClient(options), transport, null, time).StartAsync(cancellationToken);
+        new TlsConnection(TlsEngine.CreateClient(options), transport, null, time, options).StartAsync(cancellationToken);
 
     /// <summary>Runs a server handshake over <paramref name="transport"/>.</summary>
     public static Task<TlsConnection> AcceptAsync(
         IDuplexPipe transport, TlsServerOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
-        new TlsConnection(TlsEngine.CreateServer(options), transport, null, time).StartAsync(cancellationToken);
+        new TlsConnection(TlsEngine.CreateServer(options), transport, null, time, options).StartAsync(cancellationToken);
 
     /// <summary>Runs a client handshake over a stream (a NetworkStream, say); the connection owns the stream.</summary>
     public static Task<TlsConnection> ConnectAsync(
         Stream transport, TlsClientOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
-        new TlsConnection(TlsEngine.CreateClient(options), new StreamTransport(transport), transport, time).StartAsync(cancellationToken);
+        new TlsConnection(TlsEngine.CreateClient(options), new StreamTransport(transport), transport, time, options).StartAsync(cancellationToken);
 
     /// <summary>Runs a server handshake over a stream; the connection owns the stream.</summary>
     public static Task<TlsConnection> AcceptAsync(
         Stream transport, TlsServerOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
-        new TlsConnection(TlsEngine.CreateServer(options), new StreamTransport(transport), transport, time).StartAsync(cancellationToken);
+        new TlsConnection(TlsEngine.CreateServer(options), new StreamTransport(transport), transport, time, options).StartAsync(cancellationToken);
 
     /// <summary>The connection as a <see cref="Stream"/>; disposing the stream disposes the connection.</summary>
     public Stream AsStream() => new TlsConnectionStream(this);
@@ -206,6 +208,10 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         if (_engine.Error is { } error)
         {
             Ending = error;
+            if (_engine.Connection is not null)
+            {
+                TlsLog.ConnectionFailed(_logger, error);
+            }
         }
         else if (_engine.State is TlsEngineState.PeerClosed or TlsEngineState.Closed)
         {
@@ -244,11 +250,13 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
 
             Connection = _engine.Connection;
             TlsTelemetry.Completed(activity, _engine.IsClient, Connection, _time.GetElapsedTime(started));
+            TlsLog.HandshakeCompleted(_logger, _engine.IsClient, Connection);
             return this;
         }
         catch (Exception e)
         {
             TlsTelemetry.Failed(activity, _engine.IsClient, e);
+            TlsLog.HandshakeFailed(_logger, _engine.IsClient, e);
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -259,129 +267,6 @@ public sealed class TlsConnection : IDuplexPipe, IAsyncDisposable
         while (_engine.TryDequeueEvent(out _))
         {
             // State and errors are read from the engine itself; events are for callers of the bare engine.
-        }
-    }
-
-    /// <summary>
-    /// Runs an engine operation whose records go straight into the transport: first whatever the read loop
-    /// queued, then the new records, then one flush (the transport's back-pressure reaches the caller here).
-    /// </summary>
-    private async Task SendAsync<TState>(Action<TlsEngine, IBufferWriter<byte>, TState> operation, TState state, CancellationToken cancellationToken)
-    {
-        await _transportLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            lock (_gate)
-            {
-                if (_engine.Error is { } error)
-                {
-                    throw error;
-                }
-
-                IBufferWriter<byte> target = _transportOutputDone ? _sendQueue : _transport.Output;
-                if (!_transportOutputDone && _sendQueue.WrittenCount > 0)
-                {
-                    _transport.Output.Write(_sendQueue.WrittenSpan);
-                    _sendQueue.ResetWrittenCount();
-                }
-
-                operation(_engine, target, state);
-                if (_transportOutputDone)
-                {
-                    _sendQueue.ResetWrittenCount();
-                }
-            }
-
-            if (!_transportOutputDone)
-            {
-                await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _transportLock.Release();
-        }
-
-        await SendQueuedAsync(cancellationToken, wait: false).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Moves what the read loop queued to the transport and flushes it. With <paramref name="wait"/> false it
-    /// never waits for the transport lock: if another caller holds it, that caller re-checks the queue after
-    /// releasing, so nothing is stranded.
-    /// </summary>
-    private async Task SendQueuedAsync(CancellationToken cancellationToken, bool wait)
-    {
-        while (true)
-        {
-            lock (_gate)
-            {
-                if (_sendQueue.WrittenCount == 0)
-                {
-                    return;
-                }
-            }
-
-            if (wait)
-            {
-                await _transportLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else if (!_transportLock.Wait(0, CancellationToken.None))
-            {
-                return;
-            }
-
-            try
-            {
-                lock (_gate)
-                {
-                    if (!_transportOutputDone)
-                    {
-                        _transport.Output.Write(_sendQueue.WrittenSpan);
-                    }
-
-                    _sendQueue.ResetWrittenCount();
-                }
-
-                if (!_transportOutputDone)
-                {
-                    await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                _transportLock.Release();
-            }
-        }
-    }
-
-    private async Task CompleteTransportOutputAsync()
-    {
-        await _transportLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (!_transportOutputDone)
-            {
-                _transportOutputDone = true;
-                await _transport.Output.CompleteAsync().ConfigureAwait(false);
-
-                // A socket stream cannot half-close through Stream; shut its send side so the peer sees FIN.
-                if (_ownedStream is System.Net.Sockets.NetworkStream network)
-                {
-                    try
-                    {
-                        network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-                    }
-                    catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
-                    {
-                        // Already closed by the peer or the owner; nothing left to half-close.
-                    }
-                }
-            }
-        }
-        finally
-        {
-            _transportLock.Release();
         }
     }
 

@@ -7,19 +7,20 @@ namespace Apps.Tls.Credentials;
 /// <summary>
 /// Reads a server credential from PEM (RFC 7468): CERTIFICATE blocks (leaf first), and one private key as
 /// PKCS#8 "PRIVATE KEY" or the traditional "RSA PRIVATE KEY" (PKCS#1) / "EC PRIVATE KEY" (RFC 5915) forms.
-/// RSA, ECDSA P-256/P-384 and Ed25519 keys are accepted. Encrypted keys are not.
+/// RSA, ECDSA P-256/P-384 and Ed25519 keys are accepted; encrypted keys ("ENCRYPTED PRIVATE KEY", or the
+/// traditional Proc-Type: 4,ENCRYPTED form) when a password is given.
 /// </summary>
 public static class PemCredentialReader
 {
     /// <summary>Parses certificate and key PEM text (they may also be one text holding both).</summary>
-    public static ServerCredential Read(string certificatePem, string? privateKeyPem = null)
+    public static ServerCredential Read(string certificatePem, string? privateKeyPem = null, string? password = null)
     {
         var chain = new List<X509Certificate>();
         AsymmetricKeyParameter? key = null;
-        Collect(certificatePem, chain, ref key, "certificate");
+        Collect(certificatePem, chain, ref key, "certificate", password);
         if (privateKeyPem is not null)
         {
-            Collect(privateKeyPem, chain, ref key, "key");
+            Collect(privateKeyPem, chain, ref key, "key", password);
         }
 
         if (key is null)
@@ -31,22 +32,27 @@ public static class PemCredentialReader
     }
 
     /// <summary>Reads the certificate file and the key file.</summary>
-    public static ServerCredential ReadFiles(string certificatePath, string privateKeyPath) =>
-        Read(File.ReadAllText(certificatePath), File.ReadAllText(privateKeyPath));
+    public static ServerCredential ReadFiles(string certificatePath, string privateKeyPath, string? password = null) =>
+        Read(File.ReadAllText(certificatePath), File.ReadAllText(privateKeyPath), password);
 
-    private static void Collect(string pem, List<X509Certificate> chain, ref AsymmetricKeyParameter? key, string what)
+    private static void Collect(string pem, List<X509Certificate> chain, ref AsymmetricKeyParameter? key, string what, string? password)
     {
         object? item;
-        using var reader = new PemReader(new StringReader(pem));
+        using var reader = password is null
+            ? new PemReader(new StringReader(pem))
+            : new PemReader(new StringReader(pem), new Password(password));
         do
         {
             try
             {
                 item = reader.ReadObject();
             }
-            catch (Exception e) when (e is IOException or PemException or ArgumentException or InvalidCastException)
+            catch (Exception e) when (e is IOException or PemException or ArgumentException or InvalidCastException
+                or Org.BouncyCastle.OpenSsl.PasswordException or Org.BouncyCastle.Crypto.InvalidCipherTextException
+                or Org.BouncyCastle.Security.InvalidKeyException)
             {
-                throw new TlsCredentialException($"the {what} PEM could not be read ({e.Message}); check that it is an unencrypted PEM file", e);
+                var hint = password is null ? "if the key is encrypted, give its password" : "check the password";
+                throw new TlsCredentialException($"the {what} PEM could not be read ({e.Message}); {hint}", e);
             }
 
             switch (item)
@@ -63,5 +69,10 @@ public static class PemCredentialReader
             }
         }
         while (item is not null);
+    }
+
+    private sealed class Password(string password) : IPasswordFinder
+    {
+        public char[] GetPassword() => password.ToCharArray();
     }
 }

@@ -158,6 +158,14 @@ public sealed class TlsEngine
                 }
 
                 _recordLength = TlsPolicy.RecordHeaderLength + length;
+                if (length == 0)
+                {
+                    // An empty record (legal only for TLS 1.2 application data) is complete with its header.
+                    _recordFill = 0;
+                    Offer(TlsPolicy.RecordHeaderLength);
+                    DrainPlaintext(plaintext);
+                }
+
                 continue;
             }
 

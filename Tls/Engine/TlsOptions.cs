@@ -26,6 +26,9 @@ public abstract class TlsOptions
     /// <summary>Narrow the policy's groups (IANA numbers: 29 X25519, 23 P-256, 24 P-384); null keeps all.</summary>
     public IReadOnlyList<int>? Groups { get; init; }
 
+    /// <summary>Where the I/O shell (<c>TlsConnection</c>) logs handshakes and failures; the engine itself never logs.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
     /// <summary>Bounded cache of resumable sessions; null disables resumption.</summary>
     public TlsSessionCache? SessionCache { get; init; }
 

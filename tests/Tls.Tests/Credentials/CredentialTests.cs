@@ -58,6 +58,27 @@ public class CredentialTests
     }
 
     [Fact]
+    public async Task Encrypted_pkcs8_key_is_read_with_its_password()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        using var directory = new TempDirectory();
+        var (_, key) = certificate.WriteTo(directory.Path, "server");
+        var encrypted = Path.Combine(directory.Path, "encrypted.key");
+        var run = await ExternalProcess.RunAsync("openssl",
+            ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", key, "-out", encrypted, "-passout", "pass:hunter2"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var pem = File.ReadAllText(encrypted);
+        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", pem);
+
+        var credential = PemCredentialReader.Read(certificate.CertificatePem, pem, "hunter2");
+
+        Assert.Equal(ServerKeyType.EcdsaP256, credential.KeyType);
+        var missing = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(certificate.CertificatePem, pem));
+        Assert.Contains("password", missing.Message);
+        Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(certificate.CertificatePem, pem, "wrong"));
+    }
+
+    [Fact]
     public void Key_that_does_not_match_the_certificate_is_refused_with_advice()
     {
         var error = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(

@@ -31,6 +31,23 @@ public class ConnectionLifecycleTests
     }
 
     [Fact]
+    public void Bytes_after_close_notify_are_not_consumed()
+    {
+        var pair = Pair(TlsVersion.Tls13);
+        pair.Handshake();
+        pair.Client.Write("data"u8.ToArray());
+        pair.Client.Engine.CloseWrite(pair.Client.Outbound);
+        var records = pair.Client.Outbound.WrittenSpan.ToArray();
+        byte[] trailing = [23, 3, 3, 0, 3, 9, 9, 9];
+
+        var result = pair.Server.Engine.Process([.. records, .. trailing], TestPki.Now, pair.Server.Outbound, pair.Server.Received);
+
+        Assert.Equal(records.Length, result.Consumed);
+        Assert.Equal(TlsEngineState.PeerClosed, result.State);
+        Assert.Equal("data"u8.ToArray(), pair.Server.TakeReceived());
+    }
+
+    [Fact]
     public void Writing_after_close_is_an_api_misuse()
     {
         var pair = Pair(TlsVersion.Tls13);

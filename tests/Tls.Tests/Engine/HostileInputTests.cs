@@ -90,6 +90,15 @@ public class HostileInputTests
     }
 
     [Fact]
+    public void Empty_handshake_record_is_refused_at_once()
+    {
+        var server = NewServer();
+        server.Process([22, 3, 3, 0, 0]);
+        Assert.Equal(TlsEngineState.Failed, server.Engine.State);
+        Assert.Equal(TlsFault.Peer, server.Engine.Error!.Fault);
+    }
+
+    [Fact]
     public void Application_data_before_the_handshake_is_an_unexpected_message()
     {
         var server = NewServer();
