@@ -251,7 +251,7 @@ public sealed partial class TcpControlBlock
         if (State == TcpState.Closed) return;
         if (Error == TcpError.None) Error = error;
         State = TcpState.Closed;
-        _rtoDeadline = _persistDeadline = _delayedAckDeadline = _keepAliveDeadline = _closeDeadline = null;
+        _rtoDeadline = _persistDeadline = _delayedAckDeadline = _keepAliveDeadline = _closeDeadline = _probeDeadline = null;
         if (error == TcpError.TimedOut) { Raise(TcpEvents.TimedOut); _counters.ConnectionsTimedOut++; }
         if (error is TcpError.ConnectionReset or TcpError.ConnectionRefused) Raise(TcpEvents.Reset);
         Raise(TcpEvents.Closed);
@@ -274,7 +274,7 @@ public sealed partial class TcpControlBlock
     private void EnterTimeWait(TimeSpan now)
     {
         State = TcpState.TimeWait;
-        _rtoDeadline = _persistDeadline = _keepAliveDeadline = null;
+        _rtoDeadline = _persistDeadline = _keepAliveDeadline = _probeDeadline = null;
         _closeDeadline = now + 2 * _settings.MaxSegmentLifetime; // RFC 9293 §3.10.7.4: 2 MSL
     }
 

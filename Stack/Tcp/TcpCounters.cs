@@ -11,6 +11,8 @@ public sealed class TcpCounters
     public long Retransmissions;
     public long FastRetransmits;
     public long RetransmissionTimeouts;
+    /// <summary>RFC 8985 tail loss probes sent.</summary>
+    public long TailLossProbes;
     public long ResetsSent;
     public long ResetsReceived;
     /// <summary>RFC 5961 challenge ACKs sent (RST or SYN in window, old ACK).</summary>

@@ -18,7 +18,8 @@ internal static class TcpMetrics
         Meter.CreateObservableCounter("apps.stack.tcp.segments", () => Observe(
             ("direction", "in", c => c.SegmentsReceived), ("direction", "out", c => c.SegmentsSent)), "{segment}", "TCP segments received and sent");
         Meter.CreateObservableCounter("apps.stack.tcp.retransmissions", () => Observe(
-            ("kind", "any", c => c.Retransmissions), ("kind", "fast", c => c.FastRetransmits), ("kind", "timeout", c => c.RetransmissionTimeouts)),
+            ("kind", "any", c => c.Retransmissions), ("kind", "fast", c => c.FastRetransmits), ("kind", "timeout", c => c.RetransmissionTimeouts),
+            ("kind", "tail_loss_probe", c => c.TailLossProbes)),
             "{segment}", "TCP retransmissions: all, fast retransmit entries, retransmission timeouts");
         Meter.CreateObservableCounter("apps.stack.tcp.resets", () => Observe(
             ("direction", "in", c => c.ResetsReceived), ("direction", "out", c => c.ResetsSent)), "{segment}", "TCP resets received and sent");
