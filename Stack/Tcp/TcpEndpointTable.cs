@@ -55,12 +55,13 @@ public sealed class TcpEndpointTable
     public TcpCounters Counters { get; }
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Opens a listener on <paramref name="port"/> (any local address).</summary>
+    /// <summary>Opens a listener on <paramref name="port"/> (any local address); a SYN queue limit of 0 uses SYN cookies for every SYN.</summary>
     /// <exception cref="InvalidOperationException">The port already has a listener.</exception>
     public TcpListenQueue Listen(ushort port, int backlog = 128, int synQueueLimit = 256)
     {
         if (_listeners.ContainsKey(port)) throw new InvalidOperationException($"TCP port {port} already has a listener; stop it first or pick another port");
-        var listener = new TcpListenQueue(port, Math.Max(backlog, 1), Math.Max(synQueueLimit, 1));
+        // With SYN cookies a limit of 0 answers every SYN statelessly; without them one slot is the minimum.
+        var listener = new TcpListenQueue(port, Math.Max(backlog, 1), Math.Max(synQueueLimit, Settings.SynCookies ? 0 : 1));
         _listeners.Add(port, listener);
         return listener;
     }

@@ -234,4 +234,25 @@ public class TcpKernelInteropTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Linux_completes_a_handshake_answered_with_a_syn_cookie()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        using var stack = CreateStack(peer.Tap);
+        await using var listener = await stack.ListenTcpAsync(7004, synQueueLimit: 0); // every SYN gets a cookie
+        var serve = Task.Run(async () =>
+        {
+            await using var connection = await listener.AcceptAsync();
+            var request = await ReadAllAsync(connection.Input);
+            await connection.Output.WriteAsync(request.Reverse().ToArray());
+        });
+
+        var r = await peer.ExecAsync($"socat -t 5 - TCP:{OurAddress}:7004,shut-down", stdin: "cookie");
+
+        await serve.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("eikooc", r.Stdout);
+        Assert.Equal(1, stack.TcpCounters()!.SynCookiesAccepted);
+    }
 }
