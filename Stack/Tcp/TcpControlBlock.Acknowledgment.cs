@@ -42,6 +42,7 @@ public sealed partial class TcpControlBlock
             return false;
         }
 
+        int sackedBefore = _scoreboard.SackedBytes;
         if (_sack)
         {
             var blocks = seg.Options.Sack;
@@ -59,9 +60,12 @@ public sealed partial class TcpControlBlock
             AcknowledgeTo(ack, now, seg);
         }
         else if (ack == _sndUna && payloadLength == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0
-            && _sndNxt > _sndUna && _sndWnd != 0 && scaledWindow == _sndWnd)
+            && _sndNxt > _sndUna && _sndWnd != 0
+            // RFC 5681 §2: same window; RFC 6675 §2: or it SACKs new data (receivers such as Linux
+            // move their window while reporting losses, which would hide every duplicate ACK).
+            && (scaledWindow == _sndWnd || _scoreboard.SackedBytes > sackedBefore))
         {
-            OnDuplicateAck(now); // RFC 5681 §2 definition of a duplicate ACK
+            OnDuplicateAck(now);
         }
 
         // RFC 9293 §3.10.7.4: window update only from a newer segment (SND.WL1/SND.WL2).
@@ -129,6 +133,8 @@ public sealed partial class TcpControlBlock
 
         // RFC 6298 §5.2/§5.3: stop the timer when all is acknowledged, else restart it.
         _rtoDeadline = _sndMax == _sndUna ? null : now + _rtt.Rto;
+        _probeSent = false;
+        ArmTailLossProbe(now);
     }
 
     private void OnDuplicateAck(TimeSpan now)
@@ -141,12 +147,15 @@ public sealed partial class TcpControlBlock
             return;
         }
         // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (avoids multiple reductions).
-        if (_dupAcks != 3 || _sndUna < _recover) return;
+        // RFC 6675 §5 IsLost: with SACK, DupThresh segments SACKed above SND.UNA also mean a loss.
+        bool lost = _dupAcks >= 3 || (_sack && _scoreboard.SackedBytes >= 3 * _sndMss);
+        if (!lost || _sndUna < _recover) return;
         _counters.FastRetransmits++;
         _recover = _sndMax;
         int ssthresh = _congestion.OnCongestion(now, FlightSize);
         _congestion.SetWindow(ssthresh + 3 * _sndMss);
         _inRecovery = true;
+        CancelTailLossProbe();
         _fastRetransmitPending = true;
         _holeCursor = _sndUna;
         _rttSeq = null;
@@ -192,5 +201,6 @@ public sealed partial class TcpControlBlock
         _rttSeq = null;
         _sndNxt = _sndUna; // go back N: resend from the oldest unacknowledged byte
         _rtoDeadline = null;
+        CancelTailLossProbe();
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class TcpControlBlock
         {
             if (_needsPoll || _ackNow || _pendingReset.HasValue) return TimeSpan.Zero;
             TimeSpan? at = null;
-            foreach (var d in (ReadOnlySpan<TimeSpan?>)[_rtoDeadline, _persistDeadline, _delayedAckDeadline, _keepAliveDeadline, _closeDeadline])
+            foreach (var d in (ReadOnlySpan<TimeSpan?>)[_rtoDeadline, _persistDeadline, _delayedAckDeadline, _keepAliveDeadline, _closeDeadline, _probeDeadline])
             {
                 if (d is TimeSpan t && (at is null || t < at)) at = t;
             }
@@ -88,6 +88,11 @@ public sealed partial class TcpControlBlock
             return;
         }
         if (_rtoDeadline <= now) OnRetransmitTimeout(now);
+        if (_probeDeadline <= now)
+        {
+            _probeDeadline = null;
+            _probeDue = true;
+        }
         if (_persistDeadline <= now)
         {
             _persistDeadline = null;
@@ -153,6 +158,7 @@ public sealed partial class TcpControlBlock
         _holeCredits = 0;
 
         var bufEnd = _sndBufSeq + _sendBuffer.Count;
+        bool sentNew = false;
         while (true)
         {
             // After a timeout we resend from SND.UNA; skip what the peer reported holding.
@@ -181,11 +187,18 @@ public sealed partial class TcpControlBlock
                 _rttStart = now;
             }
             Emit(now, sink, _sndNxt, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0) | (len == avail && len > 0 ? TcpFlags.Psh : 0), len, retransmission);
+            sentNew |= !retransmission;
             _sndNxt += len + (fin ? 1 : 0);
             _sndMax = TcpSeqNumber.Max(_sndMax, _sndNxt);
             _rtoDeadline ??= now + _rtt.Rto; // RFC 6298 §5.1
             if (fin) break;
         }
+        if (_probeDue)
+        {
+            if (sentNew) _probeDue = false; // new data was the probe
+            else SendTailLossProbe(now, sink);
+        }
+        if (sentNew) ArmTailLossProbe(now);
 
         // RFC 9293 §3.8.6.1 zero-window probes, and §3.8.6.2.1 (d) the override timeout when silly-window
         // avoidance holds data back with nothing in flight: both run on the persist timer.

@@ -96,6 +96,33 @@ public sealed partial class TcpControlBlock
         return tcb;
     }
 
+    /// <summary>
+    /// Creates the ESTABLISHED connection a valid SYN cookie stands for (RFC 4987 §3.6): our ISS was
+    /// the cookie, the client's ISN is one below the ACK's sequence number, and only the MSS the
+    /// cookie encodes is known (no window scaling, SACK or timestamps). Feed the ACK with
+    /// <see cref="Receive"/> next, for any data it carries.
+    /// </summary>
+    internal static TcpControlBlock AcceptCookie(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber cookie, int mss, in TcpHeader ack, TimeSpan now)
+    {
+        settings.Validate();
+        var tcb = new TcpControlBlock(settings, counters, tuple, cookie, passive: true) { State = TcpState.Established };
+        tcb._irs = ack.Sequence - 1;
+        tcb._rcvNxt = ack.Sequence;
+        tcb._lastAckSent = tcb._rcvNxt;
+        tcb._rcvScale = 0;
+        tcb._rcvAdvertisedEdge = tcb._rcvNxt + Math.Min(tcb._receiveBuffer.Free, ushort.MaxValue); // what the cookie SYN-ACK offered
+        tcb._sndUna = tcb._sndNxt = tcb._sndMax = cookie + 1;
+        tcb._sndMss = Math.Min(mss, settings.MaxSegmentSize);
+        tcb._congestion = new CubicCongestionControl(tcb._sndMss, settings.SendBufferSize);
+        tcb._sndWnd = tcb._maxSndWnd = ack.Window;
+        tcb._sndWl1 = ack.Sequence;
+        tcb._sndWl2 = ack.Acknowledgment;
+        tcb._lastReceived = now;
+        tcb.ArmKeepAlive(now);
+        tcb.Raise(TcpEvents.Established);
+        return tcb;
+    }
+
     public TcpTuple Tuple { get; }
     public TcpState State { get; private set; }
 
@@ -251,7 +278,7 @@ public sealed partial class TcpControlBlock
         if (State == TcpState.Closed) return;
         if (Error == TcpError.None) Error = error;
         State = TcpState.Closed;
-        _rtoDeadline = _persistDeadline = _delayedAckDeadline = _keepAliveDeadline = _closeDeadline = null;
+        _rtoDeadline = _persistDeadline = _delayedAckDeadline = _keepAliveDeadline = _closeDeadline = _probeDeadline = null;
         if (error == TcpError.TimedOut) { Raise(TcpEvents.TimedOut); _counters.ConnectionsTimedOut++; }
         if (error is TcpError.ConnectionReset or TcpError.ConnectionRefused) Raise(TcpEvents.Reset);
         Raise(TcpEvents.Closed);
@@ -274,7 +301,7 @@ public sealed partial class TcpControlBlock
     private void EnterTimeWait(TimeSpan now)
     {
         State = TcpState.TimeWait;
-        _rtoDeadline = _persistDeadline = _keepAliveDeadline = null;
+        _rtoDeadline = _persistDeadline = _keepAliveDeadline = _probeDeadline = null;
         _closeDeadline = now + 2 * _settings.MaxSegmentLifetime; // RFC 9293 §3.10.7.4: 2 MSL
     }
 

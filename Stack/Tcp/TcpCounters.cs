@@ -11,6 +11,8 @@ public sealed class TcpCounters
     public long Retransmissions;
     public long FastRetransmits;
     public long RetransmissionTimeouts;
+    /// <summary>RFC 8985 tail loss probes sent.</summary>
+    public long TailLossProbes;
     public long ResetsSent;
     public long ResetsReceived;
     /// <summary>RFC 5961 challenge ACKs sent (RST or SYN in window, old ACK).</summary>
@@ -32,11 +34,15 @@ public sealed class TcpCounters
     public long ReassemblyDrops;
     /// <summary>SYNs dropped because the accept queue was full.</summary>
     public long ListenOverflows;
-    /// <summary>Half-open connections evicted to admit a new SYN (SYN-flood protection).</summary>
+    /// <summary>Half-open connections evicted to admit a new SYN (SYN-flood protection without cookies).</summary>
     public long SynQueueEvictions;
+    /// <summary>SYN-ACKs sent with a SYN cookie because the SYN queue was full.</summary>
+    public long SynCookiesSent;
+    /// <summary>Connections established from a valid SYN cookie.</summary>
+    public long SynCookiesAccepted;
     public long ConnectionsOpened;
     public long ConnectionsAccepted;
     public long ConnectionsTimedOut;
-    /// <summary>Resets to closed ports dropped because the pending-reset queue was full.</summary>
+    /// <summary>Stateless replies (RSTs to closed ports, cookie SYN-ACKs) dropped because their queue was full.</summary>
     public long ResetsSuppressed;
 }

@@ -20,7 +20,7 @@ public sealed class TcpEndpointTable
 
     private readonly Dictionary<TcpTuple, TcpControlBlock> _connections = [];
     private readonly Dictionary<ushort, TcpListenQueue> _listeners = [];
-    private readonly Queue<(TcpTuple Tuple, TcpHeader Header)> _resets = new();
+    private readonly Queue<(TcpTuple Tuple, TcpHeader Header)> _resets = new(); // stateless replies: RSTs and cookie SYN-ACKs
     // Scheduling without scanning every connection: `_due` holds connections to poll now (a segment
     // arrived, the application acted, a timer fired). `_timers` holds at most one live entry per
     // connection (its ScheduledAt), never later than its real deadline: a deadline that moves later
@@ -31,6 +31,7 @@ public sealed class TcpEndpointTable
     private readonly List<TcpControlBlock> _polled = [];
     private readonly Action<TcpControlBlock> _markDue;
     private readonly TcpIsnGenerator _isn;
+    private readonly TcpSynCookies _cookies;
     private readonly Action<Span<byte>> _random;
 
     /// <param name="settings">Applied to every connection.</param>
@@ -46,18 +47,21 @@ public sealed class TcpEndpointTable
         Span<byte> secret = stackalloc byte[32];
         random(secret);
         _isn = new TcpIsnGenerator(secret);
+        random(secret);
+        _cookies = new TcpSynCookies(secret);
     }
 
     public TcpSettings Settings { get; }
     public TcpCounters Counters { get; }
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Opens a listener on <paramref name="port"/> (any local address).</summary>
+    /// <summary>Opens a listener on <paramref name="port"/> (any local address); a SYN queue limit of 0 uses SYN cookies for every SYN.</summary>
     /// <exception cref="InvalidOperationException">The port already has a listener.</exception>
     public TcpListenQueue Listen(ushort port, int backlog = 128, int synQueueLimit = 256)
     {
         if (_listeners.ContainsKey(port)) throw new InvalidOperationException($"TCP port {port} already has a listener; stop it first or pick another port");
-        var listener = new TcpListenQueue(port, Math.Max(backlog, 1), Math.Max(synQueueLimit, 1));
+        // With SYN cookies a limit of 0 answers every SYN statelessly; without them one slot is the minimum.
+        var listener = new TcpListenQueue(port, Math.Max(backlog, 1), Math.Max(synQueueLimit, Settings.SynCookies ? 0 : 1));
         _listeners.Add(port, listener);
         return listener;
     }
@@ -148,10 +152,14 @@ public sealed class TcpEndpointTable
         }
         var flags = header.Flags;
         if ((flags & TcpFlags.Rst) != 0) return; // RFC 9293 §3.10.7.1/2: never answer a RST
-        if (_listeners.TryGetValue(header.DestinationPort, out var listener) && (flags & TcpFlags.Ack) == 0)
+        if (_listeners.TryGetValue(header.DestinationPort, out var listener))
         {
-            if ((flags & TcpFlags.Syn) != 0) Admit(listener, tuple, header, now);
-            return;
+            if ((flags & TcpFlags.Ack) == 0)
+            {
+                if ((flags & TcpFlags.Syn) != 0) Admit(listener, tuple, header, now);
+                return;
+            }
+            if ((flags & TcpFlags.Syn) == 0 && Settings.SynCookies && AcceptCookie(listener, tuple, header, payload, now)) return;
         }
         Counters.SegmentsReceived++;
         // RFC 9293 §3.10.7.1 (closed port) and §3.10.7.2 (ACK to a listener).
@@ -175,6 +183,22 @@ public sealed class TcpEndpointTable
             Counters.ListenOverflows++;
             return;
         }
+        if (Settings.SynCookies && listener.SynQueueFull)
+        {
+            // RFC 4987 §3.6: answer without keeping state; MSS only, as the cookie can carry nothing else.
+            int offered = syn.Options.MaxSegmentSize is ushort m && m > 0 ? m : 536;
+            var cookie = _cookies.Make(tuple, syn.Sequence, Math.Min(offered, (int)Settings.MaxSegmentSize), now);
+            var synAck = new TcpHeader(syn.DestinationPort, syn.SourcePort, cookie, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack,
+                (ushort)Math.Min(Settings.ReceiveBufferSize, ushort.MaxValue), new TcpOptions { MaxSegmentSize = Settings.MaxSegmentSize });
+            if (_resets.Count >= MaxPendingResets)
+            {
+                Counters.ResetsSuppressed++;
+                return;
+            }
+            _resets.Enqueue((tuple, synAck));
+            Counters.SynCookiesSent++;
+            return;
+        }
         if (listener.EvictIfFull() is { } evicted)
         {
             evicted.Discard();
@@ -190,6 +214,27 @@ public sealed class TcpEndpointTable
         Track(tcb);
         listener.AddHalfOpen(tcb);
         Counters.ConnectionsAccepted++;
+    }
+
+    /// <summary>An ACK to a listener with no connection: a completed cookie handshake, or nothing (false).</summary>
+    private bool AcceptCookie(TcpListenQueue listener, TcpTuple tuple, in TcpHeader ack, ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        if (!_cookies.TryCheck(tuple, ack.Sequence - 1, ack.Acknowledgment - 1, now, out int mss)) return false;
+        Counters.SegmentsReceived++;
+        if (listener.BacklogFull)
+        {
+            Counters.ListenOverflows++; // the client retransmits; the cookie stays valid for a while
+            return true;
+        }
+        _connections.Remove(tuple);
+        var tcb = TcpControlBlock.AcceptCookie(Settings, Counters, tuple, ack.Acknowledgment - 1, mss, ack, now);
+        _connections.Add(tuple, tcb);
+        Track(tcb);
+        listener.AddReady(tcb);
+        Counters.SynCookiesAccepted++;
+        Counters.ConnectionsAccepted++;
+        tcb.Receive(ack, payload, now);
+        return true;
     }
 
     private void Schedule(TcpControlBlock tcb, TimeSpan at)
@@ -233,7 +278,7 @@ public sealed class TcpEndpointTable
         {
             sink.Transmit(r.Tuple, r.Header, default);
             Counters.SegmentsSent++;
-            Counters.ResetsSent++;
+            if ((r.Header.Flags & TcpFlags.Rst) != 0) Counters.ResetsSent++;
         }
         while (_timers.TryPeek(out var timed, out var at) && at <= now)
         {

@@ -32,7 +32,12 @@ public sealed class TcpListenQueue
 
     internal bool BacklogFull => _ready.Count >= Backlog;
 
+    internal bool SynQueueFull => _halfOpen.Count >= SynQueueLimit;
+
     internal void AddHalfOpen(TcpControlBlock tcb) => _halfOpen.Add(tcb);
+
+    /// <summary>A connection established without a half-open stage (from a SYN cookie).</summary>
+    internal void AddReady(TcpControlBlock tcb) => _ready.Enqueue(tcb);
 
     /// <summary>Removes and returns the oldest half-open connection when the SYN queue is full.</summary>
     internal TcpControlBlock? EvictIfFull()

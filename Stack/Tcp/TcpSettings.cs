@@ -58,6 +58,12 @@ public sealed record TcpSettings
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
     public int KeepAliveProbes { get; init; } = 9;
 
+    /// <summary>
+    /// Answer SYNs with SYN cookies (RFC 4987 §3.6) once a listener's SYN queue is full; when false,
+    /// the oldest half-open connection is evicted instead.
+    /// </summary>
+    public bool SynCookies { get; init; } = true;
+
     /// <summary>Most challenge ACKs per second (RFC 5961 §7).</summary>
     public int ChallengeAckLimitPerSecond { get; init; } = 10;
 

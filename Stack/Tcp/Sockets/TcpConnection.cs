@@ -159,7 +159,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
                     if (!buffer.IsEmpty) await _writable.WaitAsync().ConfigureAwait(false);
                 }
                 reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled) break;
+                if (result.IsCompleted) break;
             }
             await _transport.InvokeAsync(_ =>
             {

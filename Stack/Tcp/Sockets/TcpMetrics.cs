@@ -18,12 +18,14 @@ internal static class TcpMetrics
         Meter.CreateObservableCounter("apps.stack.tcp.segments", () => Observe(
             ("direction", "in", c => c.SegmentsReceived), ("direction", "out", c => c.SegmentsSent)), "{segment}", "TCP segments received and sent");
         Meter.CreateObservableCounter("apps.stack.tcp.retransmissions", () => Observe(
-            ("kind", "any", c => c.Retransmissions), ("kind", "fast", c => c.FastRetransmits), ("kind", "timeout", c => c.RetransmissionTimeouts)),
+            ("kind", "any", c => c.Retransmissions), ("kind", "fast", c => c.FastRetransmits), ("kind", "timeout", c => c.RetransmissionTimeouts),
+            ("kind", "tail_loss_probe", c => c.TailLossProbes)),
             "{segment}", "TCP retransmissions: all, fast retransmit entries, retransmission timeouts");
         Meter.CreateObservableCounter("apps.stack.tcp.resets", () => Observe(
             ("direction", "in", c => c.ResetsReceived), ("direction", "out", c => c.ResetsSent)), "{segment}", "TCP resets received and sent");
         Meter.CreateObservableCounter("apps.stack.tcp.connections", () => Observe(
-            ("kind", "opened", c => c.ConnectionsOpened), ("kind", "accepted", c => c.ConnectionsAccepted), ("kind", "timed_out", c => c.ConnectionsTimedOut)),
+            ("kind", "opened", c => c.ConnectionsOpened), ("kind", "accepted", c => c.ConnectionsAccepted), ("kind", "timed_out", c => c.ConnectionsTimedOut),
+            ("kind", "syn_cookie_sent", c => c.SynCookiesSent), ("kind", "syn_cookie_accepted", c => c.SynCookiesAccepted)),
             "{connection}", "TCP connections opened, accepted and timed out");
         Meter.CreateObservableCounter("apps.stack.tcp.drops", () => Observe(
             ("reason", "bad_checksum", c => c.BadChecksum), ("reason", "malformed", c => c.Malformed),

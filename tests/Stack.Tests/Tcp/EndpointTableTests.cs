@@ -84,7 +84,7 @@ public class EndpointTableTests
     [Fact]
     public void Syn_flood_is_bounded_by_evicting_oldest_half_open_and_real_client_still_connects()
     {
-        var table = Table();
+        var table = new TcpEndpointTable(new TcpSettings { SynCookies = false }, b => new Random(1).NextBytes(b));
         var listener = table.Listen(80, backlog: 8, synQueueLimit: 32);
         var rng = new Random(3);
         for (int i = 0; i < 5000; i++)
@@ -263,5 +263,63 @@ public class EndpointTableTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { ReceiveBufferSize = 0 }, b => b.Clear()));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxRto = TimeSpan.FromMilliseconds(1) }, b => b.Clear()));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TcpEndpointTable(new TcpSettings { MaxOutOfOrderRanges = 0 }, b => b.Clear()));
+    }
+
+    private static void Flood(TcpEndpointTable table, int count)
+    {
+        var rng = new Random(3);
+        for (int i = 0; i < count; i++)
+        {
+            table.Receive(new Ipv4Address((uint)rng.Next()), Us, Syn((ushort)rng.Next(1024, 65535), (uint)rng.Next()), default, T0);
+            Poll(table, T0); // the stack's loop polls after every frame
+        }
+    }
+
+    [Fact]
+    public void Full_syn_queue_answers_with_a_stateless_cookie_that_completes_the_handshake()
+    {
+        var table = Table();
+        var listener = table.Listen(80, backlog: 8, synQueueLimit: 16);
+        Flood(table, 1000);
+        Assert.Equal(16, table.ConnectionCount); // state only for the first 16
+        Assert.Equal(1000 - 16, table.Counters.SynCookiesSent);
+
+        table.Receive(Them, Us, Syn(40000, seq: 5000), default, T0);
+        var synAck = Poll(table, T0).Single();
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        Assert.Equal(5001u, synAck.Ack);
+        Assert.Null(synAck.Header.Options.WindowScale);   // a cookie cannot remember these
+        Assert.False(synAck.Header.Options.SackPermitted);
+        Assert.Equal(16, table.ConnectionCount);          // still no state for it
+
+        var ack = new TcpHeader(40000, 80, new TcpSeqNumber(5001), synAck.Header.Sequence + 1, TcpFlags.Ack | TcpFlags.Psh, 65535);
+        table.Receive(Them, Us, ack, "GET /"u8, T0 + TimeSpan.FromSeconds(1));
+        Poll(table, T0 + TimeSpan.FromSeconds(1));
+        var tcb = listener.TryAccept();
+        Assert.NotNull(tcb);
+        Assert.Equal(TcpState.Established, tcb.State);
+        Assert.Equal(5, tcb.Available);
+        Assert.Equal(1460, tcb.SendMss);
+        Assert.Equal(1, table.Counters.SynCookiesAccepted);
+    }
+
+    [Fact]
+    public void Forged_or_stale_cookie_ack_gets_a_reset_and_no_connection()
+    {
+        var table = Table();
+        table.Listen(80, synQueueLimit: 1);
+        Flood(table, 1);
+        table.Receive(Them, Us, Syn(40000, seq: 5000), default, T0);
+        var synAck = Poll(table, T0).Single();
+
+        var forged = new TcpHeader(40000, 80, new TcpSeqNumber(5001), synAck.Header.Sequence + 2, TcpFlags.Ack, 65535);
+        table.Receive(Them, Us, forged, default, T0);
+        Assert.Equal(TcpFlags.Rst, Poll(table, T0).Single().Flags);
+
+        var stale = new TcpHeader(40000, 80, new TcpSeqNumber(5001), synAck.Header.Sequence + 1, TcpFlags.Ack, 65535);
+        table.Receive(Them, Us, stale, default, T0 + TimeSpan.FromSeconds(200)); // over two 64 s periods later
+        Assert.Equal(TcpFlags.Rst, Poll(table, T0 + TimeSpan.FromSeconds(200)).Single(s => s.Tuple.RemoteAddress == Them).Flags);
+        Assert.Null(table.Find(new TcpTuple(Us, 80, Them, 40000)));
+        Assert.Equal(0, table.Counters.SynCookiesAccepted);
     }
 }

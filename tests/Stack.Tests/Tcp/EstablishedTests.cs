@@ -265,4 +265,24 @@ public class EstablishedTests
         var forced = Assert.Single(h.Advance(TimeSpan.FromSeconds(1)));
         Assert.Equal(300, forced.Payload.Length);
     }
+
+    [Fact]
+    public void Tail_loss_probe_resends_the_last_segment_after_two_rtts_before_the_rto()
+    {
+        var h = Established();
+        h.Deliver(h.Segment(window: 60000));
+        h.Tcb.Send(Bytes(1000));
+        h.Poll();
+        h.Advance(TimeSpan.FromMilliseconds(100));
+        h.Deliver(h.Segment(window: 60000)); // RTT sample: 100 ms
+        h.Tcb.Send(Bytes(3000));
+        Assert.Equal(3, h.Poll().Count);
+        // The whole tail is lost. After 2·SRTT the last segment goes out again, long before the 1 s RTO.
+        Assert.Empty(h.Advance(TimeSpan.FromMilliseconds(199)));
+        var probe = Assert.Single(h.Advance(TimeSpan.FromMilliseconds(1)));
+        Assert.Equal(LocalIss + 1 + 1000 + 2000, probe.Seq);
+        Assert.Equal(1000, probe.Payload.Length);
+        Assert.Equal(1, h.Counters.TailLossProbes);
+        Assert.Equal(0, h.Counters.RetransmissionTimeouts);
+    }
 }

@@ -189,4 +189,70 @@ public class TcpKernelInteropTests
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("Connection refused", r.Stderr);
     }
+
+    [Fact]
+    public async Task Transfers_with_linux_survive_loss_reordering_and_duplication_both_ways()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        var impaired = new ImpairedInterface(peer.Tap, seed: 11, loss: 0.03, duplication: 0.02, reordering: 0.05);
+        var dir = Directory.CreateTempSubdirectory("apps-tcp-");
+        try
+        {
+            var up = new byte[8 << 20];
+            var down = new byte[8 << 20];
+            new Random(31).NextBytes(up);
+            new Random(32).NextBytes(down);
+            await File.WriteAllBytesAsync(Path.Combine(dir.FullName, "down"), down);
+            using var stack = CreateStack(impaired);
+            await stack.UseTcpAsync(new TcpSettings { MinRto = TimeSpan.FromMilliseconds(200) });
+            await using var listener = await stack.ListenTcpAsync(7003);
+            var receiver = peer.StartProcess($"socat -u TCP-LISTEN:9003,reuseaddr OPEN:{dir.FullName}/up,creat,trunc");
+
+            // Linux -> us.
+            var sender = peer.ExecAsync($"socat -u OPEN:{dir.FullName}/down TCP:{OurAddress}:7003", timeout: TimeSpan.FromMinutes(3));
+            await using (var inbound = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                await ReadAllAsync(inbound.Input, hash).WaitAsync(TimeSpan.FromMinutes(3));
+                Assert.Equal(SHA256.HashData(down), hash.GetHashAndReset());
+            }
+            Assert.Equal(0, (await sender).ExitCode);
+
+            // Us -> Linux.
+            await using (var outbound = await ConnectWithRetryAsync(stack, 9003))
+            {
+                await outbound.Output.WriteAsync(up);
+                await outbound.Output.CompleteAsync();
+                await receiver.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+            }
+            Assert.Equal(SHA256.HashData(up), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(dir.FullName, "up"))));
+            Assert.True(impaired.Dropped > 0 && impaired.Duplicated > 0 && impaired.Reordered > 0);
+            Assert.True(stack.TcpCounters()!.Retransmissions > 0);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Linux_completes_a_handshake_answered_with_a_syn_cookie()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        using var stack = CreateStack(peer.Tap);
+        await using var listener = await stack.ListenTcpAsync(7004, synQueueLimit: 0); // every SYN gets a cookie
+        var serve = Task.Run(async () =>
+        {
+            await using var connection = await listener.AcceptAsync();
+            var request = await ReadAllAsync(connection.Input);
+            await connection.Output.WriteAsync(request.Reverse().ToArray());
+        });
+
+        var r = await peer.ExecAsync($"socat -t 5 - TCP:{OurAddress}:7004,shut-down", stdin: "cookie");
+
+        await serve.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("eikooc", r.Stdout);
+        Assert.Equal(1, stack.TcpCounters()!.SynCookiesAccepted);
+    }
 }
