@@ -90,6 +90,32 @@ public sealed class HostileClientTests(StaticSiteFixture site) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Oversized_header_over_http2_gets_431()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "-H", "X-Big: " + new string('b', 20_000), Service.BaseUrl + "/healthz");
+
+        Assert.Equal("2 431", result.Output);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Too_many_header_fields_get_431()
+    {
+        var arguments = new List<string> { "--http1.1", "-o", "/dev/null", "-w", "%{http_code}" };
+        for (var i = 0; i < 100; i++)
+        {
+            arguments.Add("-H");
+            arguments.Add($"X-Field-{i}: v");
+        }
+
+        arguments.Add(Service.BaseUrl + "/healthz");
+        var result = await ExternalTool.CurlAsync(Service, [.. arguments]);
+
+        Assert.Equal("431", result.Output);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task Slowloris_clients_are_dropped_while_others_are_served()
     {
         var slow = new List<(TcpClient Client, SslStream Tls)>();
