@@ -51,7 +51,7 @@ internal static class ServiceHost
             TransportName = transport.Name,
         };
         var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
-            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy);
+            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy, transport as StackTransport);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();

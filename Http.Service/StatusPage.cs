@@ -8,8 +8,12 @@ using Apps.Tls.Entropy.Sources;
 namespace Apps.Http.Service;
 
 /// <summary>What the status page shows; shared by the request pipeline.</summary>
-internal sealed class ServiceStatus(DateTimeOffset started, string transport, ServiceIdentity identity, TlsTally tally, EntropyRuntime entropy)
+internal sealed class ServiceStatus(DateTimeOffset started, string transport, ServiceIdentity identity, TlsTally tally, EntropyRuntime entropy,
+    Apps.Conduit.Transports.StackTransport? stack = null)
 {
+    /// <summary>Our own stack, when it carries the connections.</summary>
+    public Apps.Conduit.Transports.StackTransport? Stack { get; } = stack;
+
     public DateTimeOffset Started { get; } = started;
 
     public string Transport { get; } = transport;
@@ -45,6 +49,13 @@ internal static class StatusPage
             .Append(Style).Append("</style></head><body><h1>Apps HTTPS appliance</h1><table id=\"summary\">");
         Row(page, "Uptime", FormatUptime(uptime), "uptime");
         Row(page, "Transport", html.Encode(status.Transport), "transport");
+        if (status.Stack is { } stack)
+        {
+            var counters = stack.Stack.Counters;
+            Row(page, "Our stack", html.Encode(string.Create(CultureInfo.InvariantCulture,
+                $"address {stack.Stack.Address?.ToString() ?? "none yet"}; packets in {counters.PacketsIn}, out {counters.PacketsOut}, dropped {counters.TotalDrops}")), "stack");
+        }
+
         Row(page, "Certificate key", "<code>" + html.Encode(status.Identity.Fingerprint.ToString()) + "</code>", "fingerprint");
         Row(page, "Certificate file", html.Encode(status.Identity.Source), "certificate");
         Row(page, "Failed handshakes", status.Tally.Failures.ToString(CultureInfo.InvariantCulture), "handshake-failures");

@@ -35,6 +35,7 @@ public sealed class StackServiceTests
             Assert.Equal("1.1 200", h1.Output);
             Assert.Contains($"conduit over our TCP/IP stack on tap:{device}", status.Output);
             Assert.Contains("<tr><td>network</td><td>External</td>", status.Output);
+            Assert.Matches("<td id=\"stack\">address 10\\.77\\.0\\.2/24; packets in [1-9][0-9]*, out [1-9][0-9]*, dropped [0-9]+</td>", status.Output);
             Assert.Equal(0, download.ExitCode);
             Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(blob)));
             Assert.Contains("10.77.0.1 \"GET /blob.bin HTTP/2\" 200", service.Log);
