@@ -6,11 +6,21 @@ namespace Apps.Bench;
 /// Benchmarks, each side by side with its anchor in one run. Examples:
 ///   dotnet run -c Release --project tests/Bench -- --filter '*Fortuna*'
 ///   dotnet run -c Release --project tests/Bench -- --list flat
+///   dotnet run -c Release --project tests/Bench -- https   (HTTPS service vs Kestrel SslStream and nginx)
 /// Every benchmark class marks its anchor as the baseline, so BenchmarkDotNet's
 /// "Ratio" column is ours divided by the anchor's time (below 1.0 is faster).
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) =>
+    public static async Task<int> Main(string[] args)
+    {
+        // HTTPS against Kestrel's own TLS and nginx, driven by wrk and h2load (see Https/HttpsComparison.cs).
+        if (args.Length > 0 && args[0] == "https")
+        {
+            return await Https.HttpsComparison.RunAsync(args[1..]);
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

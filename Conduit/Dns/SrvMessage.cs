@@ -1,0 +1,202 @@
+// Read this first: RFC 1035 §4 (message format, §4.1.4 name compression) and RFC 2782 (SRV RDATA).
+// Sans-IO: builds the query bytes and parses the response bytes; the shell (SrvResolver) does the UDP.
+// Hostile input: every length is checked, compression pointers may only point backwards and at most
+// MaxPointerJumps times, names are at most 255 octets, at most MaxAnswers records are read.
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Apps.Conduit.Dns;
+
+/// <summary>One SRV record (RFC 2782): where a service runs.</summary>
+public sealed record SrvRecord(ushort Priority, ushort Weight, ushort Port, string Target);
+
+/// <summary>The DNS response could not be used; says whose fault it is (the server's).</summary>
+public sealed class DnsFormatException(string message) : Exception(message);
+
+/// <summary>DNS SRV query and response, as bytes.</summary>
+public static class SrvMessage
+{
+    public const ushort TypeSrv = 33;
+    public const ushort ClassIn = 1;
+    public const int MaxAnswers = 64;
+    public const int MaxPointerJumps = 16;
+    public const int MaxNameLength = 255;
+
+    /// <summary>RFC 1035 §4.1.1/§4.1.2: a recursive query for the SRV records of <paramref name="name"/>.</summary>
+    public static byte[] BuildQuery(ushort id, string name)
+    {
+        var labels = name.TrimEnd('.').Split('.');
+        var length = 12 + 1 + 4;
+        foreach (var label in labels)
+        {
+            if (label.Length is 0 or > 63 || !Ascii.IsValid(label))
+            {
+                throw new ArgumentException($"'{name}' is not a DNS name", nameof(name));
+            }
+
+            length += 1 + label.Length;
+        }
+
+        if (length - 16 > MaxNameLength)
+        {
+            throw new ArgumentException($"'{name}' is longer than 255 octets", nameof(name));
+        }
+
+        var query = new byte[length];
+        BinaryPrimitives.WriteUInt16BigEndian(query, id);
+        query[2] = 0x01; // RD
+        BinaryPrimitives.WriteUInt16BigEndian(query.AsSpan(4), 1); // QDCOUNT
+        var at = 12;
+        foreach (var label in labels)
+        {
+            query[at++] = (byte)label.Length;
+            at += Encoding.ASCII.GetBytes(label, query.AsSpan(at));
+        }
+
+        query[at++] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(query.AsSpan(at), TypeSrv);
+        BinaryPrimitives.WriteUInt16BigEndian(query.AsSpan(at + 2), ClassIn);
+        return query;
+    }
+
+    /// <summary>Parses the SRV answers of a response to query <paramref name="id"/>; NXDOMAIN or no answers give an empty list.</summary>
+    /// <exception cref="DnsFormatException">The response is malformed, truncated, or answers another query.</exception>
+    public static List<SrvRecord> ParseResponse(ReadOnlySpan<byte> message, ushort id)
+    {
+        if (message.Length < 12)
+        {
+            throw new DnsFormatException("the DNS response is shorter than its 12-byte header");
+        }
+
+        if (BinaryPrimitives.ReadUInt16BigEndian(message) != id || (message[2] & 0x80) == 0)
+        {
+            throw new DnsFormatException("the DNS response does not answer our query");
+        }
+
+        if ((message[2] & 0x02) != 0)
+        {
+            throw new DnsFormatException("the DNS response was truncated (TC); the resolver needs TCP for this name");
+        }
+
+        var rcode = message[3] & 0x0F;
+        var records = new List<SrvRecord>();
+        if (rcode == 3)
+        {
+            return records; // NXDOMAIN
+        }
+
+        if (rcode != 0)
+        {
+            throw new DnsFormatException($"the DNS server answered with error code {rcode}");
+        }
+
+        int questions = BinaryPrimitives.ReadUInt16BigEndian(message[4..]);
+        int answers = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
+        var at = 12;
+        for (var i = 0; i < questions; i++)
+        {
+            ReadName(message, ref at);
+            at += 4;
+        }
+
+        for (var i = 0; i < Math.Min(answers, MaxAnswers); i++)
+        {
+            ReadName(message, ref at);
+            if (at + 10 > message.Length)
+            {
+                throw new DnsFormatException("a DNS answer record is truncated");
+            }
+
+            var type = BinaryPrimitives.ReadUInt16BigEndian(message[at..]);
+            var rdLength = BinaryPrimitives.ReadUInt16BigEndian(message[(at + 8)..]);
+            var rdata = at + 10;
+            if (rdata + rdLength > message.Length)
+            {
+                throw new DnsFormatException("a DNS answer's data runs past the end of the message");
+            }
+
+            if (type == TypeSrv)
+            {
+                if (rdLength < 7)
+                {
+                    throw new DnsFormatException("an SRV record is shorter than priority, weight, port and target");
+                }
+
+                var targetAt = rdata + 6;
+                var target = ReadName(message, ref targetAt);
+                records.Add(new SrvRecord(
+                    BinaryPrimitives.ReadUInt16BigEndian(message[rdata..]),
+                    BinaryPrimitives.ReadUInt16BigEndian(message[(rdata + 2)..]),
+                    BinaryPrimitives.ReadUInt16BigEndian(message[(rdata + 4)..]),
+                    target));
+            }
+
+            at = rdata + rdLength;
+        }
+
+        return records;
+    }
+
+    /// <summary>RFC 1035 §4.1.4: labels, possibly ending in a pointer to an earlier name.</summary>
+    private static string ReadName(ReadOnlySpan<byte> message, ref int at)
+    {
+        var name = new StringBuilder();
+        var position = at;
+        var jumps = 0;
+        var end = -1;
+        while (true)
+        {
+            if (position >= message.Length)
+            {
+                throw new DnsFormatException("a DNS name runs past the end of the message");
+            }
+
+            var length = message[position];
+            if ((length & 0xC0) == 0xC0)
+            {
+                if (position + 1 >= message.Length)
+                {
+                    throw new DnsFormatException("a DNS compression pointer is truncated");
+                }
+
+                var target = ((length & 0x3F) << 8) | message[position + 1];
+                if (target >= position || ++jumps > MaxPointerJumps)
+                {
+                    throw new DnsFormatException("a DNS compression pointer loops or points forward");
+                }
+
+                if (end < 0)
+                {
+                    end = position + 2;
+                }
+
+                position = target;
+                continue;
+            }
+
+            if ((length & 0xC0) != 0)
+            {
+                throw new DnsFormatException("a DNS label uses a reserved length form");
+            }
+
+            if (length == 0)
+            {
+                at = end < 0 ? position + 1 : end;
+                return name.Length == 0 ? "." : name.ToString();
+            }
+
+            if (position + 1 + length > message.Length || name.Length + length + 1 > MaxNameLength)
+            {
+                throw new DnsFormatException("a DNS label is truncated or the name is too long");
+            }
+
+            if (name.Length > 0)
+            {
+                name.Append('.');
+            }
+
+            name.Append(Encoding.ASCII.GetString(message.Slice(position + 1, length)).ToLowerInvariant());
+            position += 1 + length;
+        }
+    }
+}

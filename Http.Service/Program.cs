@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Net;
+using Apps.Conduit.Transports;
+using Apps.Tls.Credentials;
+using Apps.Tls.Entropy;
+using Apps.Tls.Entropy.Storage;
+
+namespace Apps.Http.Service;
+
+/// <summary>The <c>https</c> appliance: static files or a status page over HTTPS, TLS by our own engine.</summary>
+public static class Program
+{
+    public static Task<int> Main(string[] args) =>
+        BuildCommand().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+    internal static RootCommand BuildCommand()
+    {
+        var root = new Option<DirectoryInfo?>("--root") { Description = "Serve static files from DIR (the status page otherwise)" };
+        var cert = new Option<FileInfo?>("--cert") { Description = "Certificate chain PEM (leaf first); a self-signed one is made otherwise" };
+        var key = new Option<FileInfo?>("--key") { Description = "Private key PEM for --cert" };
+        var listen = new Option<string[]>("--listen") { Description = "ADDRESS:PORT to serve HTTPS on (repeatable; [::1]:8443 for IPv6)", Arity = ArgumentArity.ZeroOrMore };
+        var httpPort = new Option<int?>("--http-port") { Description = "Also listen for plain HTTP on PORT and redirect it to HTTPS" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (certificate, entropy seed); default $APPS_DATA_DIR or $XDG_DATA_HOME/apps" };
+        var trace = new Option<string?>("--trace") { Description = "Write the spans of all layers to FILE as Chrome trace-event JSON (Perfetto)" };
+        var stack = new Option<string>("--stack") { Description = "host (the default), or tap:NAME,ip=ADDR/PREFIX[,gw=ADDR] for our own TCP/IP stack on a TAP device", DefaultValueFactory = _ => "host" };
+
+        var engine = new Option<string>("--tls-engine")
+        {
+            Description = "ours (the default), or sslstream: Kestrel's own sockets and HTTPS, only as a benchmark anchor",
+            DefaultValueFactory = _ => "ours",
+        };
+        engine.AcceptOnlyFromAmong("ours", "sslstream");
+
+        var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, listen, httpPort, dataDir, trace, stack, engine };
+        command.SetAction(async (result, _) =>
+        {
+            var endPoints = new List<IPEndPoint>();
+            foreach (var text in result.GetValue(listen) ?? [])
+            {
+                if (!ServiceSettings.TryParseListen(text, out var endPoint, out var error))
+                {
+                    await Console.Error.WriteLineAsync(error);
+                    return 2;
+                }
+
+                endPoints.Add(endPoint);
+            }
+
+            if (endPoints.Count == 0)
+            {
+                endPoints.Add(ServiceSettings.DefaultListen);
+            }
+
+            if (!TransportSpec.TryParse(result.GetValue(stack), out var stackSpec, out var stackError))
+            {
+                await Console.Error.WriteLineAsync(stackError);
+                return 2;
+            }
+
+            var rootDir = result.GetValue(root);
+            if (rootDir is not null && !rootDir.Exists)
+            {
+                await Console.Error.WriteLineAsync($"--root {rootDir.FullName} does not exist; give a directory of files to serve");
+                return 2;
+            }
+
+            var settings = new ServiceSettings(endPoints, rootDir?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName,
+                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
+                KestrelTls: result.GetValue(engine) == "sslstream");
+            if (settings.KestrelTls && !stackSpec.IsHost)
+            {
+                await Console.Error.WriteLineAsync("--tls-engine sslstream runs on Kestrel's own sockets; leave out --stack");
+                return 2;
+            }
+
+            try
+            {
+                return await ServiceHost.RunAsync(settings, Console.Out);
+            }
+            catch (TlsCredentialException e)
+            {
+                await Console.Error.WriteLineAsync($"https: {e.Message}");
+                return 1;
+            }
+            catch (ConduitException e)
+            {
+                await Console.Error.WriteLineAsync($"https: {e.Message}");
+                return 1;
+            }
+            catch (EntropyNotSeededException e)
+            {
+                await Console.Error.WriteLineAsync($"https: {e.Message}");
+                return 1;
+            }
+            catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+            {
+                await Console.Error.WriteLineAsync($"https: cannot listen ({e.Message}); pick another --listen port or stop what holds it");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

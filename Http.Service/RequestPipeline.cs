@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace Apps.Http.Service;
+
+/// <summary>The service's middleware, outermost first: access log, security headers, HTTP→HTTPS redirect,
+/// /healthz, compression, static files or the status page.</summary>
+internal static class RequestPipeline
+{
+    /// <summary>The CSP sent with every response: same-origin only, no framing, the status page's one inline style by hash.</summary>
+    public static readonly string ContentSecurityPolicy =
+        "default-src 'self'; style-src 'self' " + StatusPage.StyleHashSource + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+    public static void Configure(WebApplication app, ServiceSettings settings, ServiceStatus status, Func<int> httpsPort, ILogger accessLog)
+    {
+        var time = TimeProvider.System;
+        app.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                var request = context.Request;
+                ServiceLog.Access(accessLog, context.Connection.RemoteIpAddress?.ToString() ?? "-", request.Method,
+                    request.Path.Value ?? "/", request.Protocol, context.Response.StatusCode, context.Response.ContentLength,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
+
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                var headers = context.Response.Headers;
+                if (context.Request.IsHttps)
+                {
+                    // RFC 6797 §6.1: only over a secure transport.
+                    headers.StrictTransportSecurity = "max-age=31536000";
+                }
+
+                headers.XContentTypeOptions = "nosniff";
+                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.XFrameOptions = "DENY";
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
+
+        app.Use((context, next) =>
+        {
+            if (context.Request.IsHttps)
+            {
+                return next(context);
+            }
+
+            // The plain --http-port listener only redirects (RFC 9110 §15.4.9 308 keeps the method).
+            var port = httpsPort();
+            var target = "https://" + FormatHost(context.Request.Host.Host) + (port == 443 ? "" : ":" + port)
+                + context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+            context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
+            context.Response.Headers.Location = target;
+            return Task.CompletedTask;
+        });
+
+        app.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
+        app.MapGet("/status", () => Results.Content(StatusPage.Render(status, time.GetUtcNow()), "text/html; charset=utf-8"));
+
+        // Compressing a byte range would change what the range means; serve ranges uncompressed.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.ContainsKey(HeaderNames.Range))
+            {
+                context.Request.Headers.AcceptEncoding = default;
+            }
+
+            return next(context);
+        });
+        app.UseResponseCompression();
+
+        if (settings.Root is { } root)
+        {
+            var files = new PhysicalFileProvider(Path.GetFullPath(root));
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
+        else
+        {
+            app.MapGet("/", () => Results.Content(StatusPage.Render(status, time.GetUtcNow()), "text/html; charset=utf-8"));
+        }
+    }
+
+    private static string FormatHost(string host) =>
+        host.Length == 0 ? "localhost" : host.Contains(':') && !host.StartsWith('[') ? "[" + host + "]" : host;
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography.X509Certificates;
+using Apps.Tls.Credentials;
+using Apps.TrustStore.Certificates;
+using Org.BouncyCastle.Security;
+
+namespace Apps.Http.Service;
+
+/// <summary>
+/// The certificate the service presents: given as PEM files, or a self-signed ECDSA P-256 one made on first
+/// run and kept in the data directory (so clients that pinned its key keep trusting it).
+/// </summary>
+internal sealed class ServiceIdentity
+{
+    public const string CertificateFileName = "https-certificate.pem";
+    public const string KeyFileName = "https-key.pem";
+
+    private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, string source, string certificatePath, string keyPath)
+    {
+        CertificatePath = certificatePath;
+        KeyPath = keyPath;
+        Credential = credential;
+        Fingerprint = fingerprint;
+        Source = source;
+    }
+
+    public ServerCredential Credential { get; }
+
+    /// <summary>SHA-256 of the leaf's SubjectPublicKeyInfo.</summary>
+    public SpkiFingerprint Fingerprint { get; }
+
+    /// <summary>The form curl's <c>--pinnedpubkey</c> and Chromium's <c>--ignore-certificate-errors-spki-list</c> take (padded base64).</summary>
+    public string PinBase64 => Convert.ToBase64String(Fingerprint.Digest);
+
+    /// <summary>The certificate chain's PEM file.</summary>
+    public string CertificatePath { get; }
+
+    /// <summary>The private key's PEM file.</summary>
+    public string KeyPath { get; }
+
+    /// <summary>Where the certificate came from, for the status page and the start-up line.</summary>
+    public string Source { get; }
+
+    /// <summary>Loads the given PEM files, or the data directory's pair, or makes and saves a new pair.</summary>
+    public static ServiceIdentity Load(string? certificatePath, string? keyPath, string dataDirectory, SecureRandom random, DateTimeOffset now)
+    {
+        if (certificatePath is not null || keyPath is not null)
+        {
+            if (certificatePath is null || keyPath is null)
+            {
+                throw new TlsCredentialException("give both --cert and --key, or neither to use the self-signed certificate");
+            }
+
+            return FromCredential(ReadFiles(certificatePath, keyPath), certificatePath, certificatePath, keyPath);
+        }
+
+        var savedCertificate = Path.Combine(dataDirectory, CertificateFileName);
+        var savedKey = Path.Combine(dataDirectory, KeyFileName);
+        if (File.Exists(savedCertificate) && File.Exists(savedKey))
+        {
+            return FromCredential(ReadFiles(savedCertificate, savedKey), savedCertificate, savedCertificate, savedKey);
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var made = ApplianceCertificate.Create(["localhost", "127.0.0.1", "::1"], now, random);
+        made.WritePemFiles(savedCertificate, savedKey);
+        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey);
+    }
+
+    private static ServerCredential ReadFiles(string certificatePath, string keyPath)
+    {
+        try
+        {
+            return PemCredentialReader.ReadFiles(certificatePath, keyPath);
+        }
+        catch (IOException e)
+        {
+            throw new TlsCredentialException($"cannot read {e.Message}; check the --cert/--key paths and permissions", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new TlsCredentialException($"cannot read the certificate or key ({e.Message}); check file permissions", e);
+        }
+    }
+
+    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath)
+    {
+        using var leaf = X509CertificateLoader.LoadCertificate(credential.Chain[0]);
+        var fingerprint = SpkiFingerprint.OfSubjectPublicKeyInfo(leaf.PublicKey.ExportSubjectPublicKeyInfo());
+        return new ServiceIdentity(credential, fingerprint, source, certificatePath, keyPath);
+    }
+}

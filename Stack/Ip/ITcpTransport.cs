@@ -1,0 +1,54 @@
+namespace Apps.Stack.Ip;
+
+using Apps.Stack.Wire;
+
+/// <summary>
+/// The hook where TCP plugs into the IPv4 layer. The stack calls every member on its loop thread,
+/// one call at a time, so an implementation needs no locks for its own state.
+/// </summary>
+/// <remarks>
+/// Wiring: <see cref="NetworkStack"/> calls <see cref="Attach"/> once with the IP output, then delivers
+/// every inbound segment addressed to us with protocol 6. The segment's checksum has already been
+/// verified against the pseudo-header (RFC 9293 §3.1) and it has been reassembled if it was fragmented.
+/// After every inbound frame, API command or timer tick the loop calls <see cref="Poll"/> when
+/// <see cref="NextDeadline"/> has passed, and re-arms its timer for the earliest deadline of all layers.
+/// </remarks>
+internal interface ITcpTransport
+{
+    /// <summary>Gives TCP its way out. Called once, before any other member.</summary>
+    void Attach(IIpv4Output output);
+
+    /// <summary>An inbound TCP segment (header and data; valid only during the call).</summary>
+    void OnSegment(Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> segment, TimeSpan now);
+
+    /// <summary>
+    /// An ICMP destination unreachable about a segment we sent (RFC 1122 §4.2.3.9; RFC 5927 advises
+    /// treating these as soft errors). <paramref name="quoted"/> starts at the quoted TCP header and holds
+    /// at least its first 8 bytes (ports and sequence number).
+    /// </summary>
+    void OnDestinationUnreachable(Ipv4Address localAddress, Ipv4Address remoteAddress, byte code, ReadOnlySpan<byte> quoted, TimeSpan now);
+
+    /// <summary>Runs due timers (retransmission, delayed ACK, TIME_WAIT, keep-alive...).</summary>
+    void Poll(TimeSpan now);
+
+    /// <summary>When <see cref="Poll"/> next has work; <see cref="TimeSpan.MaxValue"/> for never.</summary>
+    TimeSpan NextDeadline { get; }
+}
+
+/// <summary>What the IPv4 layer offers the transport above it. Use only on the stack's loop thread.</summary>
+internal interface IIpv4Output
+{
+    /// <summary>Our address, or null while unconfigured (DHCP not bound yet).</summary>
+    Ipv4Address? LocalAddress { get; }
+
+    /// <summary>The link MTU: the largest IPv4 packet sent unfragmented (MSS = Mtu - 40 for TCP).</summary>
+    int Mtu { get; }
+
+    /// <summary>
+    /// Sends <paramref name="payload"/> (for TCP: header with checksum filled in, plus data) in an IPv4
+    /// packet from <see cref="LocalAddress"/> to <paramref name="destination"/>, resolving the next hop with
+    /// ARP (queuing while it resolves) and fragmenting above <see cref="Mtu"/>. The span is copied before
+    /// the call returns. Returns <see cref="DropReason.None"/> when sent or queued, else why not.
+    /// </summary>
+    DropReason Send(Ipv4Address destination, byte protocol, ReadOnlySpan<byte> payload, TimeSpan now);
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using Apps.TestSupport;
+
+namespace Apps.Bench.Https;
+
+/// <summary>
+/// Our HTTPS service against its anchors, in one run on one machine: the same Kestrel app with Kestrel's own
+/// sockets and SslStream, and Debian's nginx serving the same files with the same certificate; then our service on
+/// our own TCP/IP stack over TAP (load from a namespace). Measures small responses and 64 KiB responses
+/// (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints ratios.
+/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--no-stack]</c> (root, wrk, h2load, nginx).
+/// </summary>
+internal static class HttpsComparison
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = Option(args, "--seconds", 5);
+        var handshakes = Option(args, "--handshakes", 500);
+        var withStack = !args.Contains("--no-stack");
+        var work = Directory.CreateTempSubdirectory("https-bench-");
+        var servers = new List<BenchServer>();
+        LinuxNamespace? ns = null;
+        try
+        {
+            var site = Directory.CreateDirectory(Path.Combine(work.FullName, "site")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(site, "small.txt"), "Hello, World!");
+            var large = new byte[64 * 1024];
+            new Random(1).NextBytes(large);
+            await File.WriteAllBytesAsync(Path.Combine(site, "64k.bin"), large);
+            var data = Path.Combine(work.FullName, "data");
+
+            servers.Add(await BenchServer.StartServiceAsync("ours (host sockets)", data, site, $"127.0.0.1:{BenchServer.FreePort()}"));
+            servers.Add(await BenchServer.StartServiceAsync("Kestrel SslStream", data, site, $"127.0.0.1:{BenchServer.FreePort()}", "--tls-engine", "sslstream"));
+            servers.Add(await BenchServer.StartNginxAsync(Directory.CreateDirectory(Path.Combine(work.FullName, "nginx")).FullName, site,
+                Path.Combine(data, "https-certificate.pem"), Path.Combine(data, "https-key.pem")));
+            if (withStack)
+            {
+                var suffix = LinuxNamespace.UniqueSuffix();
+                var device = "abn" + suffix;
+                var stack = await BenchServer.StartServiceAsync("ours (our stack, TAP)", data, site, "10.79.0.2:8443", "--stack", $"tap:{device},ip=10.79.0.2/24");
+                servers.Add(stack);
+                ns = await LinuxNamespace.AdoptAsync("apps-bench-" + suffix, device, "10.79.0.1/24");
+                stack.Netns = ns.Name;
+            }
+
+            var rows = new List<(string Measure, string Unit, double[] Values)>();
+            rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, seconds, s.Netns))));
+            var per64k = await MeasureAsync(servers, s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
+            rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(r => r * 65536 / 1e6).ToArray()));
+            rows.Add(($"new TLS handshakes (h2load -c{handshakes} -n{handshakes})", "/s", await MeasureAsync(servers, s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
+
+            Print(servers, rows);
+            return 0;
+        }
+        finally
+        {
+            if (ns is not null)
+            {
+                await ns.DisposeAsync();
+            }
+
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>A short warm-up, then one measurement per server, one after another.</summary>
+    private static async Task<double[]> MeasureAsync(List<BenchServer> servers, Func<BenchServer, Task<double>> measure)
+    {
+        var values = new double[servers.Count];
+        for (var i = 0; i < servers.Count; i++)
+        {
+            await LoadTool.WrkAsync(servers[i].BaseUrl + "/small.txt", 8, 1, servers[i].Netns);
+            values[i] = await measure(servers[i]);
+        }
+
+        return values;
+    }
+
+    private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows)
+    {
+        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |";
+        Console.WriteLine(header);
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 3)));
+        foreach (var (measure, unit, values) in rows)
+        {
+            var cells = values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
+            Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |");
+        }
+    }
+
+    private static string Ratio(double ours, double anchor) => anchor <= 0 ? "-" : (ours / anchor).ToString("0.00x", CultureInfo.InvariantCulture);
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out var value) ? value : fallback;
+    }
+}

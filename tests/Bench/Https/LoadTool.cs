@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Apps.Bench.Https;
+
+/// <summary>Runs wrk and h2load (Debian packages) and reads their figures.</summary>
+internal static partial class LoadTool
+{
+    /// <summary>wrk with keep-alive: requests per second over <paramref name="seconds"/>.</summary>
+    public static async Task<double> WrkAsync(string url, int connections, int seconds, string? netns)
+    {
+        var output = await RunAsync(netns, "wrk", "-t1", $"-c{connections}", $"-d{seconds}s", url);
+        var match = WrkRate().Match(output);
+        if (!match.Success)
+        {
+            throw new InvalidOperationException("wrk printed no rate:\n" + output);
+        }
+
+        if (WrkErrors().Match(output) is { Success: true } errors)
+        {
+            Console.Error.WriteLine($"  wrk reported errors against {url}: {errors.Value}");
+        }
+
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>h2load with one request per client: every request is a new TLS handshake; returns handshakes per second.</summary>
+    public static async Task<double> HandshakesAsync(string url, int clients, string? netns)
+    {
+        var output = await RunAsync(netns, "h2load", "-n", clients.ToString(CultureInfo.InvariantCulture),
+            "-c", clients.ToString(CultureInfo.InvariantCulture), url);
+        var rate = H2loadRate().Match(output);
+        var done = H2loadSucceeded().Match(output);
+        if (!rate.Success || !done.Success)
+        {
+            throw new InvalidOperationException("h2load printed no rate:\n" + output);
+        }
+
+        var succeeded = int.Parse(done.Groups[1].Value, CultureInfo.InvariantCulture);
+        if (succeeded != clients)
+        {
+            Console.Error.WriteLine($"  h2load: only {succeeded} of {clients} requests succeeded against {url}");
+        }
+
+        return double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture) * succeeded / clients;
+    }
+
+    private static async Task<string> RunAsync(string? netns, string tool, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(netns is null ? tool : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (netns is not null)
+        {
+            foreach (var part in new[] { "netns", "exec", netns, tool })
+            {
+                start.ArgumentList.Add(part);
+            }
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        return await output + await error;
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex WrkRate();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses: \d+|Socket errors: .*")]
+    private static partial Regex WrkErrors();
+
+    [GeneratedRegex(@"finished in [\d.]+m?s, ([\d.]+) req/s")]
+    private static partial Regex H2loadRate();
+
+    [GeneratedRegex(@"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded")]
+    private static partial Regex H2loadSucceeded();
+}

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Apps.Http.Service.Tests;
+
+/// <summary>Start-up, certificate persistence, redirect, trace file and graceful shutdown of the real process.</summary>
+public sealed class ServiceLifecycleTests
+{
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Self_signed_certificate_is_made_once_and_reused_on_restart()
+    {
+        var data = Directory.CreateTempSubdirectory("https-data-");
+        try
+        {
+            string first;
+            await using (var service = await ServiceProcess.StartAsync(data.FullName))
+            {
+                first = service.Fingerprint;
+                Assert.Contains("(new)", service.Log);
+            }
+
+            await using (var again = await ServiceProcess.StartAsync(data.FullName))
+            {
+                Assert.Equal(first, again.Fingerprint);
+                Assert.DoesNotContain("(new)", again.Log);
+            }
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Curl_verifies_the_self_signed_certificate_as_its_own_ca_for_localhost()
+    {
+        await using var service = await ServiceProcess.StartAsync();
+        var certificate = Path.Combine(service.DataDirectory, "https-certificate.pem");
+
+        var result = await ExternalTool.RunAsync("curl", ["-sS", "--cacert", certificate, $"https://localhost:{service.Port}/healthz"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("ok\n", result.Output);
+    }
+
+    [Fact]
+    public async Task Wrong_pin_makes_curl_refuse_the_server()
+    {
+        await using var service = await ServiceProcess.StartAsync();
+
+        var result = await ExternalTool.RunAsync("curl",
+            ["-sS", "-k", "--pinnedpubkey", "sha256//" + Convert.ToBase64String(new byte[32]), service.BaseUrl + "/healthz"]);
+
+        Assert.Equal(90, result.ExitCode); // CURLE_SSL_PINNEDPUBKEYNOTMATCH
+    }
+
+    [Fact]
+    public async Task Given_pem_files_are_served_instead_of_the_self_signed_pair()
+    {
+        var data = Directory.CreateTempSubdirectory("https-pem-");
+        try
+        {
+            var key = Path.Combine(data.FullName, "key.pem");
+            var cert = Path.Combine(data.FullName, "cert.pem");
+            var made = await ExternalTool.RunAsync("openssl",
+                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                 "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]);
+            Assert.Equal(0, made.ExitCode);
+
+            await using var service = await ServiceProcess.StartAsync(null, "--cert", cert, "--key", key);
+            var result = await ExternalTool.RunAsync("curl", ["-sS", "--cacert", cert, $"https://localhost:{service.Port}/healthz"]);
+
+            Assert.Equal("ok\n", result.Output);
+            Assert.Contains("certificate file " + cert, service.Log);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Mismatched_key_is_refused_at_start_with_a_one_line_reason()
+    {
+        var data = Directory.CreateTempSubdirectory("https-bad-");
+        try
+        {
+            var paths = new List<string>();
+            foreach (var name in new[] { "a", "b" })
+            {
+                var made = await ExternalTool.RunAsync("openssl",
+                    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", Path.Combine(data.FullName, name + ".key"),
+                     "-out", Path.Combine(data.FullName, name + ".pem"), "-days", "2", "-subj", "/CN=" + name]);
+                Assert.Equal(0, made.ExitCode);
+            }
+
+            var result = await ExternalTool.RunAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--data-dir", data.FullName, "--listen", "127.0.0.1:0",
+                 "--cert", Path.Combine(data.FullName, "a.pem"), "--key", Path.Combine(data.FullName, "b.key")]);
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("https: the private key does not belong to the certificate", result.Error);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Plain_http_port_redirects_to_https_with_308()
+    {
+        var httpPort = FreePort();
+        await using var service = await ServiceProcess.StartAsync(null, "--http-port", httpPort.ToString());
+
+        var result = await ExternalTool.RunAsync("curl", ["-sS", "-D", "-", "-o", "/dev/null", $"http://127.0.0.1:{httpPort}/a/b?c=d"]);
+
+        Assert.StartsWith("HTTP/1.1 308", result.Output);
+        Assert.Contains($"Location: https://127.0.0.1:{service.Port}/a/b?c=d", result.Output);
+    }
+
+    [Fact]
+    public async Task Sigterm_lets_an_in_flight_download_finish_then_exits_cleanly()
+    {
+        var site = Directory.CreateTempSubdirectory("https-big-");
+        var download = Path.GetTempFileName();
+        try
+        {
+            var content = new byte[3_000_000];
+            new Random(11).NextBytes(content);
+            File.WriteAllBytes(Path.Combine(site.FullName, "big.bin"), content);
+            await using var service = await ServiceProcess.StartAsync(null, "--root", site.FullName);
+
+            var curl = ExternalTool.CurlAsync(service, "--limit-rate", "1M", "-o", download, service.BaseUrl + "/big.bin");
+            for (var i = 0; i < 600 && new FileInfo(download).Length == 0; i++)
+            {
+                await Task.Delay(50);
+            }
+
+            var exit = await service.StopAsync();
+            var result = await curl;
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(download)));
+            Assert.Equal(0, exit);
+            Assert.Contains("stopping: finishing requests in flight", service.Log);
+        }
+        finally
+        {
+            site.Delete(recursive: true);
+            File.Delete(download);
+        }
+    }
+
+    [Fact]
+    public async Task Trace_file_holds_tls_spans_as_chrome_trace_events()
+    {
+        var data = Directory.CreateTempSubdirectory("https-trace-");
+        try
+        {
+            var trace = Path.Combine(data.FullName, "trace.json");
+            await using (var service = await ServiceProcess.StartAsync(null, "--trace", trace))
+            {
+                await ExternalTool.CurlAsync(service, "--http2", service.BaseUrl + "/healthz");
+                Assert.Equal(0, await service.StopAsync());
+            }
+
+            using var json = JsonDocument.Parse(File.ReadAllText(trace));
+            var accepts = json.RootElement.EnumerateArray()
+                .Where(e => e.GetProperty("name").GetString() == "conduit.tls.accept")
+                .ToList();
+            Assert.NotEmpty(accepts);
+            var args = accepts[0].GetProperty("args");
+            Assert.Equal("X", accepts[0].GetProperty("ph").GetString());
+            Assert.Equal("TLSv1.3", args.GetProperty("tls.version").GetString());
+            Assert.Equal("h2", args.GetProperty("tls.alpn").GetString());
+            Assert.Contains(json.RootElement.EnumerateArray(), e => e.GetProperty("cat").GetString() == "Apps.Tls");
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Listens_on_ipv4_and_ipv6_loopback_at_once()
+    {
+        await using var service = await ServiceProcess.StartAsync(null, "--listen", "127.0.0.1:0", "--listen", "[::1]:0");
+        var v6 = System.Text.RegularExpressions.Regex.Match(service.Log, @"serving https://\[::1\]:(\d+)/");
+        Assert.True(v6.Success, service.Log);
+
+        var overV4 = await ExternalTool.CurlAsync(service, service.BaseUrl + "/healthz");
+        var overV6 = await ExternalTool.CurlAsync(service, "-g", $"https://[::1]:{v6.Groups[1].Value}/healthz");
+
+        Assert.Equal("ok\n", overV4.Output);
+        Assert.Equal("ok\n", overV6.Output);
+    }
+
+    [Fact]
+    public async Task Malformed_listen_address_is_refused_with_an_example()
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "::1:8443", "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("[::1]:8443", result.Error);
+    }
+}

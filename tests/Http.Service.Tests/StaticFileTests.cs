@@ -1,0 +1,178 @@
+using System.Text.RegularExpressions;
+
+namespace Apps.Http.Service.Tests;
+
+/// <summary>Static files over our TLS engine, checked with curl and openssl as the clients.</summary>
+public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<StaticSiteFixture>
+{
+    private ServiceProcess Service => site.Service;
+
+    private static string Header(string headers, string name) =>
+        Regex.Match(headers, "^" + Regex.Escape(name) + @":\s*(.*?)\r?$", RegexOptions.Multiline | RegexOptions.IgnoreCase) is { Success: true } m
+            ? m.Groups[1].Value : "";
+
+    private static int Status(string headers) => int.Parse(Regex.Matches(headers, @"^HTTP/[\d.]+ (\d{3})", RegexOptions.Multiline)[^1].Groups[1].Value);
+
+    [Fact]
+    public async Task Curl_over_http11_gets_the_index_with_security_headers()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "--http1.1", "-D", "-", Service.BaseUrl + "/");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("HTTP/1.1 200", result.Output);
+        Assert.Contains("static index", result.Output);
+        Assert.Equal("max-age=31536000", Header(result.Output, "strict-transport-security"));
+        Assert.Equal("nosniff", Header(result.Output, "x-content-type-options"));
+        Assert.Contains("default-src 'self'", Header(result.Output, "content-security-policy"));
+    }
+
+    [Fact]
+    public async Task Curl_with_http2_negotiates_h2_by_alpn()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", Service.BaseUrl + "/style.css");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("2 200", result.Output);
+    }
+
+    [Fact]
+    public async Task Openssl_s_client_sees_tls13_and_alpn_h2()
+    {
+        var result = await ExternalTool.RunAsync("openssl",
+            ["s_client", "-connect", $"127.0.0.1:{Service.Port}", "-alpn", "h2,http/1.1", "-servername", "localhost"], input: "");
+
+        Assert.Contains("TLSv1.3", result.Output);
+        Assert.Contains("ALPN protocol: h2", result.Output);
+    }
+
+    [Fact]
+    public async Task Openssl_s_client_limited_to_tls12_still_connects_with_an_aead_suite()
+    {
+        var result = await ExternalTool.RunAsync("openssl",
+            ["s_client", "-connect", $"127.0.0.1:{Service.Port}", "-tls1_2", "-alpn", "http/1.1"], input: "");
+
+        Assert.Contains("TLSv1.2", result.Output);
+        Assert.Matches("Cipher is ECDHE-ECDSA-(AES\\d+-GCM|CHACHA20-POLY1305)", result.Output);
+    }
+
+    [Fact]
+    public async Task Etag_and_if_none_match_give_304()
+    {
+        var first = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", Service.BaseUrl + "/logo.svg");
+        var etag = Header(first.Output, "etag");
+        Assert.NotEqual("", etag);
+
+        var second = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "If-None-Match: " + etag, Service.BaseUrl + "/logo.svg");
+
+        Assert.Equal(304, Status(second.Output));
+    }
+
+    [Fact]
+    public async Task Last_modified_and_if_modified_since_give_304()
+    {
+        var first = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", Service.BaseUrl + "/data.bin");
+        var lastModified = Header(first.Output, "last-modified");
+        Assert.NotEqual("", lastModified);
+
+        var second = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "If-Modified-Since: " + lastModified, Service.BaseUrl + "/data.bin");
+
+        Assert.Equal(304, Status(second.Output));
+    }
+
+    [Fact]
+    public async Task Range_request_returns_exactly_the_bytes_asked_for()
+    {
+        var output = Path.GetTempFileName();
+        try
+        {
+            var result = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", output, "-H", "Range: bytes=1000-1999", "-H", "Accept-Encoding: br, gzip", Service.BaseUrl + "/data.bin");
+
+            Assert.Equal(206, Status(result.Output));
+            Assert.Equal("bytes 1000-1999/100000", Header(result.Output, "content-range"));
+            Assert.Equal("", Header(result.Output, "content-encoding"));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(site.SiteRoot, "data.bin")).AsSpan(1000, 1000).ToArray(), File.ReadAllBytes(output));
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("br")]
+    [InlineData("gzip")]
+    public async Task Compressible_types_are_compressed_and_decompress_to_the_file(string encoding)
+    {
+        var result = await ExternalTool.CurlAsync(Service, "-D", "/dev/stderr", "--compressed", "-H", "Accept-Encoding: " + encoding, Service.BaseUrl + "/style.css");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(encoding, Header(result.Error, "content-encoding"));
+        Assert.StartsWith("text/css", Header(result.Error, "content-type"));
+        Assert.Equal(File.ReadAllText(Path.Combine(site.SiteRoot, "style.css")), result.Output);
+    }
+
+    [Fact]
+    public async Task Binary_files_are_not_compressed()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: br, gzip", Service.BaseUrl + "/data.bin");
+
+        Assert.Equal(200, Status(result.Output));
+        Assert.Equal("", Header(result.Output, "content-encoding"));
+        Assert.Equal("100000", Header(result.Output, "content-length"));
+    }
+
+    [Theory]
+    [InlineData("/logo.svg", "image/svg+xml")]
+    [InlineData("/style.css", "text/css")]
+    [InlineData("/index.html", "text/html")]
+    public async Task Content_types_follow_the_extension(string path, string type)
+    {
+        var result = await ExternalTool.CurlAsync(Service, "-o", "/dev/null", "-w", "%{content_type}", Service.BaseUrl + path);
+
+        Assert.StartsWith(type, result.Output);
+    }
+
+    [Fact]
+    public async Task Directory_path_serves_its_index()
+    {
+        var result = await ExternalTool.CurlAsync(Service, Service.BaseUrl + "/docs/");
+
+        Assert.Equal("<p>docs index</p>\n", result.Output);
+    }
+
+    [Theory]
+    [InlineData("/../{0}")]
+    [InlineData("/%2e%2e/{0}")]
+    [InlineData("/docs/..%2f..%2f{0}")]
+    [InlineData("/docs/%2e%2e/%2e%2e/{0}")]
+    public async Task Path_traversal_never_reaches_files_outside_the_root(string pattern)
+    {
+        var path = string.Format(pattern, Path.GetFileName(site.SecretOutside));
+
+        var result = await ExternalTool.CurlAsync(Service, "--path-as-is", "-w", "\n%{http_code}", Service.BaseUrl + path);
+
+        Assert.DoesNotContain("secret outside the root", result.Output);
+        Assert.Matches(@"\n(400|404)$", result.Output);
+    }
+
+    [Fact]
+    public async Task Healthz_answers_ok()
+    {
+        var result = await ExternalTool.CurlAsync(Service, Service.BaseUrl + "/healthz");
+
+        Assert.Equal("ok\n", result.Output);
+    }
+
+    [Fact]
+    public async Task Status_page_shows_the_fingerprint_and_negotiated_tls()
+    {
+        await ExternalTool.CurlAsync(Service, "--http2", "-o", "/dev/null", Service.BaseUrl + "/healthz");
+
+        var result = await ExternalTool.CurlAsync(Service, Service.BaseUrl + "/status");
+
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(Service.Fingerprint).Replace("+", "&#x2B;"), result.Output);
+        Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
+        Assert.Contains("<td id=\"transport\">conduit over host sockets</td>", result.Output);
+        Assert.Matches("<tr><td>os</td><td>Active</td>", result.Output);
+    }
+}

@@ -1,0 +1,72 @@
+using Apps.Stack.Netif;
+using Apps.Stack.Tests.Interop;
+using Apps.Stack.Tests.Wire;
+using Apps.Stack.Wire;
+
+namespace Apps.Stack.Tests.Netif;
+
+public class PcapRecorderTests
+{
+    [Fact]
+    public void File_has_the_libpcap_header_and_one_record_per_frame()
+    {
+        using var net = new SimulatedNetwork();
+        var output = new MemoryStream();
+        var port = net.Switch.CreatePort();
+        using var recorder = new PcapRecorder(port, output, net.Time, ownsStream: false);
+        recorder.Start(_ => { });
+        net.Time.Advance(TimeSpan.FromSeconds(1.5));
+
+        recorder.Transmit(Captures.ArpRequest);
+        recorder.Flush();
+
+        var bytes = output.ToArray();
+        Assert.Equal(24 + 16 + Captures.ArpRequest.Length, bytes.Length);
+        Assert.Equal(0xA1B2C3D4u, BitConverter.ToUInt32(bytes, 0));
+        Assert.Equal(1u, BitConverter.ToUInt32(bytes, 20)); // LINKTYPE_ETHERNET
+        var expectedSeconds = (uint)(net.Time.GetUtcNow().ToUnixTimeSeconds());
+        Assert.Equal(expectedSeconds, BitConverter.ToUInt32(bytes, 24));
+        Assert.Equal(500_000u, BitConverter.ToUInt32(bytes, 28));
+        Assert.Equal((uint)Captures.ArpRequest.Length, BitConverter.ToUInt32(bytes, 32));
+        Assert.Equal(Captures.ArpRequest, bytes[40..]);
+        Assert.Equal(1, recorder.FramesRecorded);
+    }
+
+    // Wireshark's dissectors, with checksum validation on, find nothing wrong in what we send:
+    // ARP, fragmented ICMP echo and replies, UDP, ICMP port unreachable.
+    [Fact]
+    public async Task Tshark_finds_no_malformed_packet_or_bad_checksum_in_our_traffic()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"apps-stack-{Guid.NewGuid():N}.pcap");
+        try
+        {
+            using (var net = new SimulatedNetwork())
+            {
+                var a = net.AddStack("10.0.0.1/24", netif: PcapRecorder.ToFile(net.Switch.CreatePort(), path, net.Time));
+                net.AddStack("10.0.0.2/24");
+                var b = Ipv4Address.Parse("10.0.0.2");
+                await net.RunAsync(a.PingAsync(b, TimeSpan.FromSeconds(1)));
+                await net.RunAsync(a.PingAsync(b, TimeSpan.FromSeconds(1), dataLength: 5000));
+                using var socket = await net.RunAsync(a.OpenUdpAsync(4000));
+                await net.RunAsync(socket.SendToAsync(new byte[3000], b, 9)); // port unreachable comes back
+                await net.AdvanceAsync(TimeSpan.FromMilliseconds(50));
+            }
+
+            var summary = await HostCommand.RunAsync("tshark",
+                $"-r {path} -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -z expert,warn -q");
+            var packets = await HostCommand.RunAsync("tshark", $"-r {path} -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE");
+
+            Assert.True(summary.ExitCode == 0, summary.ToString());
+            Assert.DoesNotContain("Malformed", packets.Stdout);
+            Assert.DoesNotContain("incorrect", summary.Stdout, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Bad checksum", summary.Stdout, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("Echo (ping) reply", packets.Stdout);
+            Assert.Contains("Destination unreachable (Port unreachable)", packets.Stdout);
+            Assert.Contains("Fragmented IP protocol", packets.Stdout);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
