@@ -37,6 +37,7 @@ internal sealed class EntropyDaemon : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Task> _connections = new();
     private int _active;
     private string? _boundUnixSocket;
+    private VsockSocket.VsockListener? _vsock;
     private int _nextId;
     private long _served;
     private long _refused;
@@ -65,21 +66,39 @@ internal sealed class EntropyDaemon : IAsyncDisposable
         }
         if (_options.VsockPort is { } port)
         {
-            var socket = new Socket(VsockEndPoint.Family, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                socket.Bind(new VsockEndPoint(VsockEndPoint.AnyCid, port));
-                socket.Listen(64);
+                _vsock = VsockSocket.Listen(port, 64);
             }
             catch (SocketException e)
             {
-                socket.Dispose();
                 throw new InvalidOperationException($"cannot listen on vsock port {port}: {e.Message} (is the vhost_vsock module loaded?)", e);
             }
-            _listeners.Add(socket);
+            // accept(2) on a vsock blocks, and .NET cannot accept one itself: a thread of its own waits.
+            var accepting = new TaskCompletionSource();
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    while (_vsock.Accept() is { } client)
+                    {
+                        Admit(client);
+                    }
+                }
+                finally
+                {
+                    accepting.TrySetResult();
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "entropyd vsock accept",
+            };
+            thread.Start();
+            _acceptLoops.Add(accepting.Task);
             DaemonLog.Listening(_logger, $"vsock:any:{port}");
         }
-        if (_listeners.Count == 0)
+        if (_listeners.Count == 0 && _vsock is null)
         {
             throw new InvalidOperationException("nothing to listen on: give --unix PATH and/or --vsock PORT");
         }
@@ -141,16 +160,21 @@ internal sealed class EntropyDaemon : IAsyncDisposable
             {
                 return;
             }
-            if (Interlocked.Increment(ref _active) > _options.MaxConnections)
-            {
-                Interlocked.Decrement(ref _active);
-                Interlocked.Increment(ref _refused);
-                _ = RefuseAsync(client);
-                continue;
-            }
-            int id = Interlocked.Increment(ref _nextId);
-            _connections[id] = ServeAsync(id, client);
+            Admit(client);
         }
+    }
+
+    private void Admit(Socket client)
+    {
+        if (Interlocked.Increment(ref _active) > _options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _active);
+            Interlocked.Increment(ref _refused);
+            _ = RefuseAsync(client);
+            return;
+        }
+        int id = Interlocked.Increment(ref _nextId);
+        _connections[id] = ServeAsync(id, client);
     }
 
     private async Task RefuseAsync(Socket client)
@@ -254,6 +278,7 @@ internal sealed class EntropyDaemon : IAsyncDisposable
         {
             listener.Dispose();
         }
+        _vsock?.Dispose();
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
         // Only a socket this daemon bound is removed: never another live daemon's.

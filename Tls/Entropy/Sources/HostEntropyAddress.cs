@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace Apps.Tls.Entropy.Sources;
@@ -67,19 +66,7 @@ public sealed record HostEntropyAddress(HostEntropyTransport Transport, string P
                 }
             }
             case HostEntropyTransport.Vsock:
-            {
-                var socket = new Socket(VsockEndPoint.Family, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new VsockEndPoint(Cid, Port), cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            }
+                return new NetworkStream(await VsockSocket.ConnectAsync(Cid, Port, cancellationToken).ConfigureAwait(false), ownsSocket: true);
             default:
                 return new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0, useAsync: false);
         }
@@ -93,50 +80,9 @@ public sealed record HostEntropyAddress(HostEntropyTransport Transport, string P
     };
 }
 
-/// <summary>An AF_VSOCK address (struct sockaddr_vm), which .NET has no type for.</summary>
-public sealed class VsockEndPoint : EndPoint
+/// <summary>AF_VSOCK constants.</summary>
+public static class VsockEndPoint
 {
-    /// <summary>AF_VSOCK on Linux.</summary>
-    public static readonly AddressFamily Family = (AddressFamily)40;
-
     /// <summary>VMADDR_CID_ANY, for listening.</summary>
     public const uint AnyCid = uint.MaxValue;
-
-    public VsockEndPoint(uint cid, uint port)
-    {
-        Cid = cid;
-        Port = port;
-    }
-
-    public uint Cid { get; }
-
-    public uint Port { get; }
-
-    public override AddressFamily AddressFamily => Family;
-
-    // sockaddr_vm: family u16, reserved u16, port u32, cid u32, flags u8, zero[3]; host byte order.
-    public override SocketAddress Serialize()
-    {
-        var address = new SocketAddress(Family, 16);
-        Span<byte> bytes = stackalloc byte[8];
-        BitConverter.TryWriteBytes(bytes, Port);
-        BitConverter.TryWriteBytes(bytes[4..], Cid);
-        for (int i = 0; i < 8; i++)
-        {
-            address[4 + i] = bytes[i];
-        }
-        return address;
-    }
-
-    public override EndPoint Create(SocketAddress socketAddress)
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        for (int i = 0; i < 8; i++)
-        {
-            bytes[i] = socketAddress[4 + i];
-        }
-        return new VsockEndPoint(BitConverter.ToUInt32(bytes[4..]), BitConverter.ToUInt32(bytes));
-    }
-
-    public override string ToString() => $"vsock:{Cid}:{Port}";
 }

@@ -254,3 +254,58 @@ public sealed class EntropydTests : IAsyncLifetime
         Assert.Contains("unix:PATH, vsock:CID:PORT or serial:DEVICE", bad.Stderr);
     }
 }
+
+/// <summary>AF_VSOCK, which .NET has no type for: our endpoint's sockaddr_vm and the daemon's listener.</summary>
+public sealed class VsockTests
+{
+    [Fact]
+    public void Address_is_a_sockaddr_vm()
+    {
+        // sa_family = 40, reserved, svm_port, svm_cid: host byte order.
+        Assert.Equal(new byte[] { 40, 0, 0, 0, 0x88, 0x13, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 },
+            VsockSocket.Address(HostEntropyAddress.HostCid, 5000));
+        Assert.Equal("vsock:2:5000", HostEntropyAddress.Parse("vsock:2:5000").ToString());
+    }
+
+    [Fact]
+    public async Task Guest_connecting_to_an_absent_host_fails_within_its_timeout()
+    {
+        await using var guest = new HostDaemonSource(HostEntropyAddress.Parse("vsock:4000000:5000"));
+        var e = await Assert.ThrowsAsync<EntropySourceException>(async () => await guest.RequestAsync(new byte[32], default));
+        Assert.Contains("vsock:4000000:5000", e.Message);
+    }
+
+    [Fact]
+    public async Task Daemon_listens_on_vsock_when_the_kernel_offers_it()
+    {
+        string dir = Directory.CreateTempSubdirectory("apps-vsock-").FullName;
+        uint port = (uint)Random.Shared.Next(20_000, 60_000);
+        try
+        {
+            using Process p = Entropyd.Start(["serve", "--unix", Path.Combine(dir, "s.sock"), "--vsock", port.ToString()]);
+            string? line = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (File.Exists("/dev/vsock"))
+            {
+                Assert.Equal($"entropyd: serving unix:{Path.Combine(dir, "s.sock")} vsock:any:{port}", line);
+                // The port is really bound: a second listener on it is refused by the kernel.
+                var e = Assert.Throws<SocketException>(() => VsockSocket.Listen(port, 1));
+                Assert.Equal(SocketError.AddressAlreadyInUse, e.SocketErrorCode);
+            }
+            else
+            {
+                // Without vsock the daemon says so and exits, rather than serving half of what was asked.
+                Assert.Null(line);
+                Assert.Contains("vsock", await p.StandardError.ReadToEndAsync());
+            }
+            if (!p.HasExited)
+            {
+                p.Kill();
+            }
+            await p.WaitForExitAsync();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
