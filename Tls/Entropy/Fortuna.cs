@@ -57,7 +57,6 @@ public sealed class Fortuna : IDisposable
     private readonly TaskCompletionSource _seeded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pool0Bytes;
     private long _reseedCount;
-    private long _lastReseedTimestamp;
     private long _earliestNextReseed;
     private DateTimeOffset? _lastReseedAt;
     private bool _restoredFromSeed;
@@ -262,7 +261,7 @@ public sealed class Fortuna : IDisposable
             return;
         }
         long now = _time.GetTimestamp();
-        if (_reseedCount > 0 && _time.GetElapsedTime(_lastReseedTimestamp, now) < MinReseedInterval)
+        if (_reseedCount > 0 && now < _earliestNextReseed)
         {
             return;
         }
@@ -279,7 +278,6 @@ public sealed class Fortuna : IDisposable
         _central.Reseed(seed[..(used * 32)]);
         CryptographicOperations.ZeroMemory(seed);
         Interlocked.Exchange(ref _reseedCount, r);
-        _lastReseedTimestamp = now;
         Volatile.Write(ref _earliestNextReseed, now + (long)(MinReseedInterval.TotalSeconds * _time.TimestampFrequency));
         _lastReseedAt = _time.GetUtcNow();
         _generation++;

@@ -155,7 +155,6 @@ public sealed class EntropydTests : IAsyncLifetime
 
         await AssertServes();
 
-        var watch = Stopwatch.StartNew();
         var (frames, closed) = await ReadReplies(slow, 0, TimeSpan.FromSeconds(20));
         Assert.True(closed, "the daemon closes a connection whose frame never completes");
         Assert.Empty(frames);
