@@ -119,6 +119,11 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
             {
                 service.Fingerprint = key.Groups[1].Value;
                 service.PinBase64 = key.Groups[2].Value;
+            }
+
+            // "certificate file ..." is the last line the service prints at start-up: only then is the log whole.
+            if (line.StartsWith("certificate file ", StringComparison.Ordinal) && service.Fingerprint is { Length: > 0 })
+            {
                 ready.TrySetResult();
             }
         }

@@ -54,7 +54,9 @@ public class KernelInteropTests
             return d;
         });
 
-        var r = await peer.ExecAsync($"socat -T 3 - UDP:{OurAddress}:7000", stdin: "hello from linux\n");
+        // -t 5: after its stdin ends, socat waits up to 5 s for our reply (its default, 0.5 s, is too short
+        // on a loaded machine when our reply first has to resolve the peer's address).
+        var r = await peer.ExecAsync($"socat -t 5 -T 5 - UDP:{OurAddress}:7000", stdin: "hello from linux\n");
 
         var received = await echo.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("hello from linux\n", System.Text.Encoding.ASCII.GetString(received.Data));
