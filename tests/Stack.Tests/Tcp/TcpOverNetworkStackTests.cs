@@ -27,6 +27,14 @@ public class TcpOverNetworkStackTests
         return (a, b);
     }
 
+    /// <summary>Connects <paramref name="from"/> to <paramref name="listener"/>'s port on B and accepts: a connected pair.</summary>
+    private static async Task<(TcpConnection Client, TcpConnection Server)> ConnectAsync(SimulatedNetwork net, NetworkStack from, TcpListener listener, ushort port)
+    {
+        var accept = listener.AcceptAsync().AsTask();
+        var client = await net.RunAsync(from.ConnectTcpAsync(B, port));
+        return (client, await net.RunAsync(accept));
+    }
+
     private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
     {
         var all = new MemoryStream();
@@ -47,10 +55,7 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, b) = await Stacks(net);
         await using var listener = await b.ListenTcpAsync(8080);
-
-        var accept = listener.AcceptAsync().AsTask();
-        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
-        var server = await net.RunAsync(accept);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
         Assert.Equal(8080, client.RemoteEndPoint.Port);
         Assert.Equal(client.LocalEndPoint, server.RemoteEndPoint);
 
@@ -122,9 +127,9 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, b) = await Stacks(net);
         await using var listener = await b.ListenTcpAsync(7);
-        var accept = listener.AcceptAsync().AsTask();
-        var client = (await net.RunAsync(a.ConnectTcpAsync(B, 7))).AsStream();
-        var server = (await net.RunAsync(accept)).AsStream();
+        var (clientConnection, serverConnection) = await ConnectAsync(net, a, listener, 7);
+        var client = clientConnection.AsStream();
+        var server = serverConnection.AsStream();
 
         await client.WriteAsync("ping"u8.ToArray());
         await client.FlushAsync();
@@ -141,9 +146,7 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, b) = await Stacks(net);
         await using var listener = await b.ListenTcpAsync(8080);
-        var accept = listener.AcceptAsync().AsTask();
-        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
-        var server = await net.RunAsync(accept);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
 
         client.Abort();
         var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
@@ -197,9 +200,7 @@ public class TcpOverNetworkStackTests
         using var net = new SimulatedNetwork();
         var (a, b) = await Stacks(net);
         await using var listener = await b.ListenTcpAsync(8080);
-        var accept = listener.AcceptAsync().AsTask();
-        var client = await net.RunAsync(a.ConnectTcpAsync(B, 8080));
-        var server = await net.RunAsync(accept);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
 
         var data = new byte[3 << 20]; // more than both pipes and both core buffers hold
         new Random(4).NextBytes(data);
