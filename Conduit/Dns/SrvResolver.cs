@@ -6,8 +6,8 @@ namespace Apps.Conduit.Dns;
 
 /// <summary>
 /// Asks a DNS server for SRV records over UDP (RFC 1035 §4.2.1), the server being the first nameserver in
-/// /etc/resolv.conf unless one is given. Answers are ordered by priority, then by weight, largest first
-/// (a deterministic reading of RFC 2782's weighted choice); targets of "." (service not offered) are dropped.
+/// /etc/resolv.conf unless one is given. Records come back as the server sent them ("." targets included);
+/// <see cref="SrvOrder"/> and <see cref="XmppTargets"/> decide what to try.
 /// </summary>
 public sealed class SrvResolver
 {
@@ -26,7 +26,10 @@ public sealed class SrvResolver
         _timeout = timeout ?? TimeSpan.FromSeconds(3);
     }
 
-    /// <summary>The SRV records of <paramref name="name"/>, best first; empty when there are none.</summary>
+    /// <summary>Returns a uniform integer in [0, <paramref name="max"/>] from the resolver's randomness (for RFC 2782 weights).</summary>
+    public int Uniform(int max) => _random.Next(max + 1);
+
+    /// <summary>The SRV records of <paramref name="name"/> as answered; empty when there are none.</summary>
     /// <exception cref="DnsFormatException">The answer was unusable.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     public async Task<IReadOnlyList<SrvRecord>> QueryAsync(string name, CancellationToken cancellationToken = default)
@@ -56,15 +59,13 @@ public sealed class SrvResolver
             List<SrvRecord> records;
             try
             {
-                records = SrvMessage.ParseResponse(buffer.AsSpan(0, received), id);
+                records = SrvMessage.ParseResponse(buffer.AsSpan(0, received), id, name);
             }
             catch (DnsFormatException) when (received >= 2 && (buffer[0] << 8 | buffer[1]) != id)
             {
                 continue; // RFC 5452 §9.1: not our answer; keep waiting for ours
             }
 
-            records.RemoveAll(r => r.Target == ".");
-            records.Sort((a, b) => a.Priority != b.Priority ? a.Priority.CompareTo(b.Priority) : b.Weight.CompareTo(a.Weight));
             return records;
         }
     }
