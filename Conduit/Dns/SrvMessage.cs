@@ -166,6 +166,11 @@ public static class SrvMessage
         return records;
     }
 
+    /// <summary>True when <paramref name="message"/> is a response to query <paramref name="id"/> with TC set (RFC 1035
+    /// §4.1.1): the answer did not fit in UDP and must be asked again over TCP (RFC 7766 §5).</summary>
+    public static bool IsTruncatedAnswer(ReadOnlySpan<byte> message, ushort id) =>
+        message.Length >= 12 && BinaryPrimitives.ReadUInt16BigEndian(message) == id && (message[2] & 0x80) != 0 && (message[2] & 0x02) != 0;
+
     /// <summary>RFC 1035 §4.1.4: labels, possibly ending in a pointer to an earlier name.</summary>
     private static string ReadName(ReadOnlySpan<byte> message, ref int at)
     {

@@ -6,6 +6,7 @@
 //     the first to connect wins and every other attempt is cancelled and its socket closed.
 // Time comes from the injected TimeProvider; sockets and name lookups come through functions so tests can place
 // them in a network namespace and control when answers arrive.
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -195,8 +196,11 @@ internal sealed class HappyEyeballs(
         }
     }
 
+    /// <summary>One connection attempt, recorded as an event on the caller's span (the <c>conduit.connect</c> activity).</summary>
     private async Task<Socket?> AttemptAsync(IPAddress address, int port, CancellationToken cancellationToken)
     {
+        var span = Activity.Current;
+        span?.AddEvent(new ActivityEvent("conduit.attempt", tags: new ActivityTagsCollection { ["address"] = address.ToString() }));
         var socket = createSocket(address.AddressFamily);
         try
         {
@@ -206,6 +210,8 @@ internal sealed class HappyEyeballs(
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
             socket.Dispose();
+            var outcome = e is SocketException failure ? failure.SocketErrorCode.ToString() : "cancelled";
+            span?.AddEvent(new ActivityEvent("conduit.attempt_failed", tags: new ActivityTagsCollection { ["address"] = address.ToString(), ["error"] = outcome }));
             return null;
         }
     }

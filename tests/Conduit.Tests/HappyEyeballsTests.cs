@@ -60,6 +60,7 @@ public sealed class HappyEyeballsTests
     [Fact]
     public async Task Blackholed_ipv6_loses_to_ipv4_after_the_attempt_delay_and_is_closed()
     {
+        using var spans = new SpanRecorder();
         await using var ns = await SocketNamespace.CreateAsync();
         var time = new FakeTimeProvider();
         var answers = new Answers();
@@ -85,6 +86,10 @@ public sealed class HappyEyeballsTests
         Assert.Equal([AddressFamily.InterNetworkV6, AddressFamily.InterNetwork], ns.Created.Skip(1).Select(s => s.AddressFamily));
         Assert.True(ns.Created[1].SafeHandle.IsClosed, "the losing IPv6 attempt was left open");
         Assert.Equal("", await ns.SynSentAsync());
+        var span = spans.Single("conduit.connect", "endpoint", $"tcp://dual.test:{port}");
+        Assert.Equal(
+            ["conduit.attempt ::1", "conduit.attempt 127.0.0.1", "conduit.attempt_failed ::1"],
+            span.Events.Select(e => $"{e.Name} {e.Tags.First(t => t.Key == "address").Value}"));
     }
 
     [Fact]

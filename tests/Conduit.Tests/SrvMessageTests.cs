@@ -102,6 +102,9 @@ public sealed class SrvMessageTests
         response[2] |= 0x02;
 
         Assert.Contains("truncated", Assert.Throws<DnsFormatException>(() => SrvMessage.ParseResponse(response, Id, Name)).Message);
+        Assert.True(SrvMessage.IsTruncatedAnswer(response, Id));
+        Assert.False(SrvMessage.IsTruncatedAnswer(response, 0x4321));
+        Assert.False(SrvMessage.IsTruncatedAnswer(Response(), Id));
     }
 
     [Fact]

@@ -102,6 +102,20 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
     }
 
     [Fact]
+    public async Task Answer_too_big_for_udp_is_asked_again_over_tcp()
+    {
+        var records = Enumerable.Range(0, 40).Select(i => $"_xmpp-client._tcp.big.test,server-number-{i:00}.big.test,{5000 + i},{i % 4},{i}").ToArray();
+        await using var dns = await Dnsmasq.StartAsync(entropy.Runtime.CreateSecureRandom(), records);
+        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), dns.EndPoint, TimeSpan.FromSeconds(30));
+
+        var answered = await resolver.QueryAsync("_xmpp-client._tcp.big.test");
+
+        Assert.Equal(40, answered.Count);
+        Assert.Equal(Enumerable.Range(5000, 40), answered.Select(r => (int)r.Port).Order());
+        Assert.Contains(new SrvRecord(3, 39, 5039, "server-number-39.big.test"), answered);
+    }
+
+    [Fact]
     public async Task Resolver_ignores_a_spoofed_answer_and_takes_the_one_to_its_query()
     {
         using var server = new ScriptedDnsServer((id, name) =>
