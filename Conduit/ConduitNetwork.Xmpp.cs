@@ -44,7 +44,7 @@ public sealed partial class ConduitNetwork
         }
     }
 
-    /// <summary>RFC 6120 §3.2.1 step 5: try each target in turn; the first that connects (and, for direct TLS, whose
+    /// <summary>RFC 6120 §3.2.1 steps 4-8: try each target in turn (and no fallback after them); the first that connects (and, for direct TLS, whose
     /// handshake succeeds) wins. A refused certificate ends the attempt at once: it is never a reason to go elsewhere.</summary>
     private async Task<ConduitConnection> ConnectXmppAsync(ConduitEndpoint endpoint, IReadOnlyList<string>? alpn, Activity? activity, CancellationToken cancellationToken)
     {

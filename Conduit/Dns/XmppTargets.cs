@@ -36,8 +36,8 @@ public sealed record XmppTargets(IReadOnlyList<ConnectTarget> Targets, bool NotO
     /// <list type="bullet">
     /// <item>records with a real target from either set: all of them, mixed by priority and weight (XEP-0368 §3 rule 1,
     /// RFC 2782), each marked direct TLS or STARTTLS by the set it came from (rules 2 and 3); no fallback after them
-    /// (RFC 6120 §3.2.1: the SRV answer is authoritative);</item>
-    /// <item>only "." targets: the service is decidedly not offered (RFC 2782), and XEP-0368 §4 forbids the
+    /// (RFC 6120 §3.2.1 step 8);</item>
+    /// <item>only "." targets: the service is decidedly not offered (RFC 2782; RFC 6120 §3.2.1 step 3), and XEP-0368 §5 forbids the
     /// A/AAAA fallback: nothing to try;</item>
     /// <item>no records at all (NXDOMAIN, empty, or a failed lookup): the fallback, <paramref name="domain"/> on
     /// <paramref name="fallbackPort"/> with STARTTLS (RFC 6120 §3.2.2).</item>

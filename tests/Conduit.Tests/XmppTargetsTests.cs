@@ -106,7 +106,7 @@ public sealed class XmppTargetsTests
     [Fact]
     public void Dot_direct_tls_target_without_starttls_records_forbids_the_fallback()
     {
-        // XEP-0368 §4: the SRV protocol is in use for the domain, so no A/AAAA fallback.
+        // XEP-0368 §5: the SRV protocol is in use for the domain, so no A/AAAA fallback.
         var plan = XmppTargets.Plan("example.test", 5222, Lookup(new SrvRecord(0, 0, 0, ".")), SrvLookup.Empty, Highest);
 
         Assert.True(plan.NotOffered);
