@@ -29,7 +29,14 @@ public sealed partial class ConduitNetwork
 
         var directTls = LookupAsync(resolver, XmppTargets.DirectTlsService + endpoint.Host, cancellationToken);
         var startTls = LookupAsync(resolver, XmppTargets.StartTlsService + endpoint.Host, cancellationToken);
-        return XmppTargets.Plan(endpoint.Host, endpoint.Port, await directTls.ConfigureAwait(false), await startTls.ConfigureAwait(false), resolver.Uniform);
+        SrvLookup[] lookups = [await directTls.ConfigureAwait(false), await startTls.ConfigureAwait(false)];
+        foreach (var failed in lookups.Where(l => l.Error is not null))
+        {
+            // Recorded on the caller's span (conduit.connect): a failed lookup silently turns into the fallback otherwise.
+            Activity.Current?.AddEvent(new ActivityEvent("conduit.srv_failed", tags: new ActivityTagsCollection { ["error"] = failed.Error }));
+        }
+
+        return XmppTargets.Plan(endpoint.Host, endpoint.Port, lookups[0], lookups[1], resolver.Uniform);
     }
 
     private static async Task<SrvLookup> LookupAsync(SrvResolver resolver, string name, CancellationToken cancellationToken)

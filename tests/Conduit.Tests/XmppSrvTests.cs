@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Apps.Conduit.Dns;
 using Apps.Conduit.Endpoints;
@@ -140,12 +141,21 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
         });
         var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(30));
         await using var network = Network(server.EndPoint);
+        using var source = new ActivitySource("Apps.Conduit.Tests.Srv");
+        using var outer = new ActivityListener { ShouldListenTo = s => s == source, Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded };
+        ActivitySource.AddActivityListener(outer);
 
         var failure = await Assert.ThrowsAsync<DnsFormatException>(() => resolver.QueryAsync("_xmpp-client._tcp.example.test"));
-        var plan = await network.ResolveXmppAsync(ConduitEndpoint.Parse("xmpp://example.test"));
+        XmppTargets plan;
+        Activity span;
+        using (span = source.StartActivity("resolve")!)
+        {
+            plan = await network.ResolveXmppAsync(ConduitEndpoint.Parse("xmpp://example.test"));
+        }
 
         Assert.Contains("compression pointer", failure.Message);
         Assert.Equal([new ConnectTarget("example.test", 5222, TargetSecurity.StartTls)], plan.Targets);
+        Assert.Equal(2, span.Events.Count(e => e.Name == "conduit.srv_failed"));
     }
 
     [Fact]
