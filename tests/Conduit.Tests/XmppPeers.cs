@@ -28,7 +28,16 @@ internal sealed class Prosody : IAsyncDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var (starttls, direct) = (TestPeers.FreePort(), TestPeers.FreePort());
+            int starttls, direct;
+            using (var first = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+            using (var second = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+            {
+                // Both held at once, so the two ports differ.
+                first.Start();
+                second.Start();
+                (starttls, direct) = (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
+            }
+
             var data = Directory.CreateDirectory(Path.Combine(directory, $"prosody-{starttls}")).FullName;
             var config = Path.Combine(data, "prosody.cfg.lua");
             File.WriteAllText(config, $$"""

@@ -41,15 +41,15 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
         await using var tlsListener = await setup.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), ServerTls("example.test"));
         await using var plainListener = await setup.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
         await using var dns = await Dnsmasq.StartAsync(entropy.Runtime.CreateSecureRandom(),
-            $"_xmpps-client._tcp.example.test,localhost,{tlsListener.LocalEndPoint.Port},0,1",
-            $"_xmpp-client._tcp.example.test,localhost,{plainListener.LocalEndPoint.Port},10,1");
+            $"_xmpps-client._tcp.example.test,127.0.0.1,{tlsListener.LocalEndPoint.Port},0,1",
+            $"_xmpp-client._tcp.example.test,127.0.0.1,{plainListener.LocalEndPoint.Port},10,1");
         await using var network = Network(dns.EndPoint, store);
 
         var accepting = tlsListener.AcceptAsync().AsTask();
         await using var client = await network.ConnectAsync(ConduitEndpoint.Parse("xmpp://example.test"));
         await using var accepted = await accepting;
 
-        Assert.Equal(new ConnectTarget("localhost", tlsListener.LocalEndPoint.Port, TargetSecurity.DirectTls, FromSrv: true), client.Target);
+        Assert.Equal(new ConnectTarget("127.0.0.1", tlsListener.LocalEndPoint.Port, TargetSecurity.DirectTls, FromSrv: true), client.Target);
         Assert.Equal("xmpp-client", client.Tls!.ApplicationProtocol);
         Assert.Equal("example.test", accepted!.Tls!.ServerName);
         Assert.Single(store.PinsFor("example.test", 5222));
