@@ -17,13 +17,16 @@ public sealed class SrvResolver
     private readonly IPEndPoint? _server;
     private readonly TimeSpan _timeout;
     private readonly SecureRandom _random;
+    private readonly TimeProvider _time;
 
     /// <param name="random">Picks query ids (Fortuna in production).</param>
     /// <param name="server">The DNS server; null for /etc/resolv.conf's first nameserver.</param>
     /// <param name="timeout">How long to wait for the answer.</param>
-    public SrvResolver(SecureRandom random, IPEndPoint? server = null, TimeSpan? timeout = null)
+    /// <param name="time">The clock for the timeout.</param>
+    public SrvResolver(SecureRandom random, IPEndPoint? server = null, TimeSpan? timeout = null, TimeProvider? time = null)
     {
         _random = random;
+        _time = time ?? TimeProvider.System;
         _server = server;
         _timeout = timeout ?? TimeSpan.FromSeconds(3);
     }
@@ -38,8 +41,8 @@ public sealed class SrvResolver
     public async Task<IReadOnlyList<SrvRecord>> QueryAsync(string name, CancellationToken cancellationToken = default)
     {
         var server = _server ?? SystemNameserver() ?? throw new DnsFormatException("no nameserver in /etc/resolv.conf");
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_timeout);
+        using var timeout = new CancellationTokenSource(_timeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             return await QueryUdpAsync(server, name, deadline.Token).ConfigureAwait(false)

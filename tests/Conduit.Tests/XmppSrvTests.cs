@@ -8,6 +8,7 @@ using Apps.Tls.Credentials;
 using Apps.Tls.Engine;
 using Apps.Tls.Verification;
 using Apps.TrustStore.Store;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Apps.Conduit.Tests;
 
@@ -162,10 +163,13 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
     public async Task Silent_server_times_out_with_a_one_line_reason()
     {
         using var server = new ScriptedDnsServer((_, _) => []);
-        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(1));
+        var time = new FakeTimeProvider();
+        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(3), time);
 
-        var failure = await Assert.ThrowsAsync<TimeoutException>(() => resolver.QueryAsync("_xmpp-client._tcp.example.test"));
+        var query = resolver.QueryAsync("_xmpp-client._tcp.example.test");
+        time.Advance(TimeSpan.FromSeconds(3));
+        var failure = await Assert.ThrowsAsync<TimeoutException>(() => query.WaitAsync(TimeSpan.FromSeconds(60)));
 
-        Assert.Contains("did not answer", failure.Message);
+        Assert.Equal($"the DNS server {server.EndPoint} did not answer for _xmpp-client._tcp.example.test within 3s", failure.Message);
     }
 }
