@@ -112,9 +112,16 @@ internal sealed class ScriptedDnsServer : IDisposable
                 labels.Add(Encoding.ASCII.GetString(bytes, at + 1, bytes[at]));
             }
 
-            foreach (var response in respond(id, string.Join('.', labels)))
+            try
             {
-                await _socket.SendAsync(response, query.RemoteEndPoint);
+                foreach (var response in respond(id, string.Join('.', labels)))
+                {
+                    await _socket.SendAsync(response, query.RemoteEndPoint);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                return; // disposed while answering
             }
         }
     }
