@@ -31,17 +31,23 @@ public sealed class ConduitListener : IAsyncDisposable
         while (true)
         {
             var plain = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            if (plain is null || _tls is null)
+            if (plain is null)
+            {
+                return null;
+            }
+
+            // Every connection is one span: "conduit.accept" for plain ones, "conduit.tls.accept" covering the handshake.
+            using var activity = ConduitTelemetry.Source.StartActivity(_tls is null ? "conduit.accept" : "conduit.tls.accept", ActivityKind.Server);
+            activity?.SetTag("endpoint", LocalEndPoint.ToString());
+            activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
+            activity?.SetTag("transport", plain.Transport);
+            if (_tls is null)
             {
                 return plain;
             }
 
-            using var activity = ConduitTelemetry.Source.StartActivity("conduit.tls.accept", ActivityKind.Server);
-            activity?.SetTag("endpoint", LocalEndPoint.ToString());
-            activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
-            activity?.SetTag("transport", plain.Transport);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_handshakeTimeout);
+            using var timeout = new CancellationTokenSource(_handshakeTimeout, _time);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             try
             {
                 var tls = await TlsConnection.AcceptAsync(plain, _tls, _time, deadline.Token).ConfigureAwait(false);

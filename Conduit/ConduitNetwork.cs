@@ -25,6 +25,10 @@ public sealed class ConduitOptions
     /// <summary>A TLS handshake not finished by then fails.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>A connection (over any transport) not made by then fails; Happy Eyeballs races inside this bound.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock for the connect and handshake timeouts.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Looks up SRV records for <c>xmpp://domain</c>; null to go straight to domain:5222.</summary>
@@ -36,19 +40,26 @@ public sealed class ConduitOptions
 /// <see cref="ConduitConnection"/>, listen on one and accept, upgrade a plain connection to TLS (STARTTLS).
 /// The same code runs over host sockets or our own stack; only <see cref="ConduitOptions.Transport"/> differs.
 /// </summary>
-public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
+public sealed partial class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
 {
     private ServerTrust? _systemTrust;
 
     /// <summary>The transport in use.</summary>
     public IConduitTransport Transport => options.Transport;
 
-    /// <summary>Connects; <c>tls://</c> endpoints are secured and trusted before this returns.</summary>
+    /// <summary>
+    /// Connects. <c>tcp://</c> gives a plain connection; <c>tls://</c> is secured and trusted before this returns;
+    /// <c>xmpp://domain</c> follows the SRV records (direct TLS targets come back secured, STARTTLS ones plain: see
+    /// <see cref="ConduitConnection.Target"/>).
+    /// </summary>
     /// <param name="endpoint">Where to connect.</param>
-    /// <param name="applicationProtocols">ALPN names to offer for <c>tls://</c> (RFC 7301).</param>
+    /// <param name="applicationProtocols">ALPN names to offer under TLS (RFC 7301); <c>xmpp-client</c> by default for
+    /// direct TLS XMPP targets.</param>
     /// <param name="cancellationToken">Cancels the connection attempt.</param>
     /// <exception cref="ConduitTrustException">The server's certificate was refused.</exception>
-    /// <exception cref="ConduitException">The connection or handshake failed.</exception>
+    /// <exception cref="ConduitException">The connection or handshake failed, or took longer than
+    /// <see cref="ConduitOptions.ConnectTimeout"/> / <see cref="ConduitOptions.HandshakeTimeout"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<ConduitConnection> ConnectAsync(ConduitEndpoint endpoint, IReadOnlyList<string>? applicationProtocols = null, CancellationToken cancellationToken = default)
     {
         using var activity = ConduitTelemetry.Source.StartActivity("conduit.connect", ActivityKind.Client);
@@ -56,16 +67,13 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
         activity?.SetTag("transport", Transport.Name);
         try
         {
-            var plain = endpoint.UseSrv && options.Resolver is { } resolver
-                ? await ConnectBySrvAsync(resolver, endpoint, activity, cancellationToken).ConfigureAwait(false)
-                : await Transport.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
-            activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
-            if (endpoint.Scheme != EndpointScheme.Tls)
+            if (endpoint.Scheme == EndpointScheme.Xmpp)
             {
-                return plain;
+                return await ConnectXmppAsync(endpoint, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
             }
 
-            return await SecureAsync(plain, endpoint.Host, endpoint.Port, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
+            var target = new ConnectTarget(endpoint.Host, endpoint.Port, endpoint.Scheme == EndpointScheme.Tls ? TargetSecurity.DirectTls : TargetSecurity.Plain);
+            return await ConnectTargetAsync(target, endpoint.Host, endpoint.Port, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -74,35 +82,37 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
         }
     }
 
-    /// <summary>RFC 6120 §3.2.1: try the <c>_xmpp-client._tcp</c> SRV targets in order, then fall back to domain:5222 (§3.2.2).</summary>
-    private async Task<ConduitConnection> ConnectBySrvAsync(Dns.SrvResolver resolver, ConduitEndpoint endpoint, Activity? activity, CancellationToken cancellationToken)
+    /// <summary>Dials one target within <see cref="ConduitOptions.ConnectTimeout"/> and, for direct TLS, secures it
+    /// for <paramref name="serverName"/> (whose certificate, and pin under <paramref name="serverName"/>:<paramref name="pinPort"/>, are checked).</summary>
+    private async Task<ConduitConnection> ConnectTargetAsync(ConnectTarget target, string serverName, int pinPort, IReadOnlyList<string>? alpn, Activity? activity, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Dns.SrvRecord> targets;
+        var plain = await DialAsync(target.Host, target.Port, cancellationToken).ConfigureAwait(false);
+        plain.Target = target;
+        activity?.SetTag("target", target.ToString());
+        activity?.SetTag("target.security", target.Security.ToString());
+        activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
+        activity?.SetTag("local", plain.LocalEndPoint?.ToString());
+        if (target.Security != TargetSecurity.DirectTls)
+        {
+            return plain;
+        }
+
+        return await SecureAsync(plain, serverName, pinPort, alpn, activity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The transport's connect, bounded by <see cref="ConduitOptions.ConnectTimeout"/> on the injected clock.</summary>
+    private async Task<ConduitConnection> DialAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(options.ConnectTimeout, options.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            targets = await resolver.QueryAsync("_xmpp-client._tcp." + endpoint.Host, cancellationToken).ConfigureAwait(false);
+            return await Transport.ConnectAsync(host, port, linked.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is Dns.DnsFormatException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            activity?.SetTag("srv.error", e.Message);
-            targets = [];
+            throw new ConduitException($"no connection to {host} port {port} over {Transport.Name} within {options.ConnectTimeout.TotalSeconds:0.#}s; check that the host is reachable and nothing drops the traffic", e);
         }
-
-        foreach (var target in targets)
-        {
-            try
-            {
-                var connection = await Transport.ConnectAsync(target.Target, target.Port, cancellationToken).ConfigureAwait(false);
-                activity?.SetTag("srv.target", $"{target.Target}:{target.Port}");
-                return connection;
-            }
-            catch (ConduitException)
-            {
-                // try the next target
-            }
-        }
-
-        return await Transport.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>STARTTLS: runs a client handshake over an open plain connection (after the application
@@ -112,7 +122,16 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
         using var activity = ConduitTelemetry.Source.StartActivity("conduit.starttls", ActivityKind.Client);
         activity?.SetTag("endpoint", $"{serverName}:{port}");
         activity?.SetTag("transport", plain.Transport);
-        return await SecureAsync(plain, serverName, port, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
+        try
+        {
+            return await SecureAsync(plain, serverName, port, applicationProtocols, activity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
     }
 
     /// <summary>Server side of STARTTLS: runs the server handshake over an open plain connection.</summary>
@@ -120,10 +139,11 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
     public async Task<ConduitConnection> AcceptTlsAsync(ConduitConnection plain, TlsServerOptions tls, CancellationToken cancellationToken = default)
     {
         using var activity = ConduitTelemetry.Source.StartActivity("conduit.tls.accept", ActivityKind.Server);
+        activity?.SetTag("endpoint", plain.LocalEndPoint?.ToString());
         activity?.SetTag("peer", plain.RemoteEndPoint?.ToString());
         activity?.SetTag("transport", plain.Transport);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.HandshakeTimeout);
+        using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             var secured = await TlsConnection.AcceptAsync(plain, tls, options.Time, deadline.Token).ConfigureAwait(false);
@@ -161,8 +181,8 @@ public sealed class ConduitNetwork(ConduitOptions options) : IAsyncDisposable
             ApplicationProtocols = alpn ?? [],
         };
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.HandshakeTimeout);
+        using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         TlsConnection tls;
         try
         {

@@ -1,7 +1,9 @@
 // Read this first: RFC 1035 §4 (message format, §4.1.4 name compression) and RFC 2782 (SRV RDATA).
 // Sans-IO: builds the query bytes and parses the response bytes; the shell (SrvResolver) does the UDP.
 // Hostile input: every length is checked, compression pointers may only point backwards and at most
-// MaxPointerJumps times, names are at most 255 octets, at most MaxAnswers records are read.
+// MaxPointerJumps times, names are at most 255 octets, at most MaxAnswers records are read, the question must
+// echo ours (RFC 5452 §9.1), an SRV target must end where its RDATA ends, and only records owned by the
+// queried name are kept.
 using System.Buffers.Binary;
 using System.Text;
 
@@ -59,16 +61,18 @@ public static class SrvMessage
         return query;
     }
 
-    /// <summary>Parses the SRV answers of a response to query <paramref name="id"/>; NXDOMAIN or no answers give an empty list.</summary>
+    /// <summary>Parses the SRV answers of a response to query <paramref name="id"/> for <paramref name="name"/>;
+    /// NXDOMAIN or no answers give an empty list. A target of "." (service not offered, RFC 2782) is kept.</summary>
     /// <exception cref="DnsFormatException">The response is malformed, truncated, or answers another query.</exception>
-    public static List<SrvRecord> ParseResponse(ReadOnlySpan<byte> message, ushort id)
+    public static List<SrvRecord> ParseResponse(ReadOnlySpan<byte> message, ushort id, string name)
     {
         if (message.Length < 12)
         {
             throw new DnsFormatException("the DNS response is shorter than its 12-byte header");
         }
 
-        if (BinaryPrimitives.ReadUInt16BigEndian(message) != id || (message[2] & 0x80) == 0)
+        // RFC 1035 §4.1.1: QR set, OPCODE 0 (a standard query).
+        if (BinaryPrimitives.ReadUInt16BigEndian(message) != id || (message[2] & 0x80) == 0 || (message[2] & 0x78) != 0)
         {
             throw new DnsFormatException("the DNS response does not answer our query");
         }
@@ -80,34 +84,48 @@ public static class SrvMessage
 
         var rcode = message[3] & 0x0F;
         var records = new List<SrvRecord>();
-        if (rcode == 3)
-        {
-            return records; // NXDOMAIN
-        }
-
-        if (rcode != 0)
+        if (rcode != 0 && rcode != 3)
         {
             throw new DnsFormatException($"the DNS server answered with error code {rcode}");
         }
 
+        // RFC 5452 §9.1: the answer must echo our one question, or it answers something else.
+        var expected = name.TrimEnd('.').ToLowerInvariant();
         int questions = BinaryPrimitives.ReadUInt16BigEndian(message[4..]);
         int answers = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
         var at = 12;
-        for (var i = 0; i < questions; i++)
+        if (questions != 1)
         {
-            ReadName(message, ref at);
-            at += 4;
+            throw new DnsFormatException($"the DNS response carries {questions} questions instead of our one");
+        }
+
+        var asked = ReadName(message, ref at);
+        if (at + 4 > message.Length)
+        {
+            throw new DnsFormatException("the DNS response's question is truncated");
+        }
+
+        if (asked != expected || BinaryPrimitives.ReadUInt16BigEndian(message[at..]) != TypeSrv || BinaryPrimitives.ReadUInt16BigEndian(message[(at + 2)..]) != ClassIn)
+        {
+            throw new DnsFormatException($"the DNS response answers a question about '{asked}', not the SRV records of '{expected}'");
+        }
+
+        at += 4;
+        if (rcode == 3)
+        {
+            return records; // NXDOMAIN: the name does not exist
         }
 
         for (var i = 0; i < Math.Min(answers, MaxAnswers); i++)
         {
-            ReadName(message, ref at);
+            var owner = ReadName(message, ref at);
             if (at + 10 > message.Length)
             {
                 throw new DnsFormatException("a DNS answer record is truncated");
             }
 
             var type = BinaryPrimitives.ReadUInt16BigEndian(message[at..]);
+            var @class = BinaryPrimitives.ReadUInt16BigEndian(message[(at + 2)..]);
             var rdLength = BinaryPrimitives.ReadUInt16BigEndian(message[(at + 8)..]);
             var rdata = at + 10;
             if (rdata + rdLength > message.Length)
@@ -115,7 +133,7 @@ public static class SrvMessage
                 throw new DnsFormatException("a DNS answer's data runs past the end of the message");
             }
 
-            if (type == TypeSrv)
+            if (type == TypeSrv && @class == ClassIn)
             {
                 if (rdLength < 7)
                 {
@@ -124,6 +142,17 @@ public static class SrvMessage
 
                 var targetAt = rdata + 6;
                 var target = ReadName(message, ref targetAt);
+                if (targetAt != rdata + rdLength)
+                {
+                    throw new DnsFormatException("an SRV record's target does not end where its data ends");
+                }
+
+                if (owner != expected)
+                {
+                    at = rdata + rdLength;
+                    continue; // not about the name we asked for; never trusted
+                }
+
                 records.Add(new SrvRecord(
                     BinaryPrimitives.ReadUInt16BigEndian(message[rdata..]),
                     BinaryPrimitives.ReadUInt16BigEndian(message[(rdata + 2)..]),
@@ -136,6 +165,11 @@ public static class SrvMessage
 
         return records;
     }
+
+    /// <summary>True when <paramref name="message"/> is a response to query <paramref name="id"/> with TC set (RFC 1035
+    /// §4.1.1): the answer did not fit in UDP and must be asked again over TCP (RFC 7766 §5).</summary>
+    public static bool IsTruncatedAnswer(ReadOnlySpan<byte> message, ushort id) =>
+        message.Length >= 12 && BinaryPrimitives.ReadUInt16BigEndian(message) == id && (message[2] & 0x80) != 0 && (message[2] & 0x02) != 0;
 
     /// <summary>RFC 1035 §4.1.4: labels, possibly ending in a pointer to an earlier name.</summary>
     private static string ReadName(ReadOnlySpan<byte> message, ref int at)
@@ -190,12 +224,23 @@ public static class SrvMessage
                 throw new DnsFormatException("a DNS label is truncated or the name is too long");
             }
 
+            var label = message.Slice(position + 1, length);
+            foreach (var octet in label)
+            {
+                // Host names are letters, digits and hyphens (RFC 1123 §2.1; '_' for service labels); anything
+                // else (a '.', a NUL, a space) would change the name's meaning once written as text.
+                if (!char.IsAsciiLetterOrDigit((char)octet) && octet is not (byte)'-' and not (byte)'_')
+                {
+                    throw new DnsFormatException("a DNS name holds a character that no host name has");
+                }
+            }
+
             if (name.Length > 0)
             {
                 name.Append('.');
             }
 
-            name.Append(Encoding.ASCII.GetString(message.Slice(position + 1, length)).ToLowerInvariant());
+            name.Append(Encoding.ASCII.GetString(label).ToLowerInvariant());
             position += 1 + length;
         }
     }

@@ -29,7 +29,7 @@ public sealed record ConduitEndpoint(EndpointScheme Scheme, string Host, int Por
     /// <summary>Longest endpoint text accepted (a 253-octet DNS name plus scheme and port).</summary>
     public const int MaxLength = 300;
 
-    /// <summary>True for <c>xmpp://domain</c> without a port: SRV records (RFC 6120 §3.2.1) choose the server.</summary>
+    /// <summary>True for <c>xmpp://domain</c> without a port: SRV records (RFC 6120 §3.2.1, XEP-0368) choose the servers.</summary>
     public bool UseSrv { get; init; }
 
     /// <summary>The host as an IP address, when it is a literal.</summary>

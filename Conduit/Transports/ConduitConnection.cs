@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using Apps.Conduit.Endpoints;
 using Apps.Tls.Adapters;
 using Apps.Tls.Engine;
 
@@ -47,6 +48,10 @@ public sealed class ConduitConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>What TLS negotiated, or null for a plain connection.</summary>
     public TlsConnectionInfo? Tls { get; }
 
+    /// <summary>For client connections: the host and port dialled and how the connection is secured
+    /// (<see cref="TargetSecurity.StartTls"/> means the caller is to negotiate STARTTLS); null for accepted ones.</summary>
+    public ConnectTarget? Target { get; internal set; }
+
     /// <summary>The connection as a stream; disposing the stream disposes the connection.</summary>
     public Stream AsStream() => new ConduitConnectionStream(this);
 
@@ -59,7 +64,10 @@ public sealed class ConduitConnection : IDuplexPipe, IAsyncDisposable
         {
             await tls.DisposeAsync().ConfigureAwait(false);
             await DisposeAsync().ConfigureAwait(false);
-        }, Abort, tls.Connection, Closed);
+        }, Abort, tls.Connection, Closed)
+        {
+            Target = Target,
+        };
 
     public ValueTask DisposeAsync() => Interlocked.Exchange(ref _disposed, 1) == 0 ? _dispose() : ValueTask.CompletedTask;
 }

@@ -6,47 +6,35 @@ namespace Apps.Conduit.Transports;
 /// <summary>Connections over the host's own TCP/IP stack (<c>--stack host</c>, the default).</summary>
 public sealed class HostSocketTransport : IConduitTransport
 {
-    /// <summary>RFC 8305 §5: the recommended delay before racing the next address.</summary>
-    private static readonly TimeSpan ConnectionAttemptDelay = TimeSpan.FromMilliseconds(250);
+    private readonly HappyEyeballs _racing;
+    private readonly Func<AddressFamily, Socket> _createSocket;
 
-    private readonly TimeProvider _time;
+    /// <param name="time">The clock for Happy Eyeballs' delays.</param>
+    public HostSocketTransport(TimeProvider? time = null)
+        : this(time, null, null)
+    {
+    }
 
-    public HostSocketTransport(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+    /// <summary>For tests: sockets made by <paramref name="createSocket"/> (e.g. inside a network namespace) and names
+    /// resolved by <paramref name="resolve"/> (one address family per call, as RFC 8305 §3 asks).</summary>
+    internal HostSocketTransport(TimeProvider? time, Func<AddressFamily, Socket>? createSocket, Func<string, AddressFamily, CancellationToken, Task<IPAddress[]>>? resolve)
+    {
+        _createSocket = createSocket ?? (family => new Socket(family, SocketType.Stream, ProtocolType.Tcp));
+        _racing = new HappyEyeballs(resolve ?? System.Net.Dns.GetHostAddressesAsync, _createSocket, time ?? TimeProvider.System);
+    }
 
     public string Name => "host";
 
+    /// <summary>Resolves and races the addresses (RFC 8305); cancellation closes every socket it opened.</summary>
     public async Task<ConduitConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
     {
-        IPAddress[] addresses;
-        if (IPAddress.TryParse(host, out var literal))
-        {
-            addresses = [literal];
-        }
-        else
-        {
-            try
-            {
-                addresses = await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-            }
-            catch (SocketException e)
-            {
-                throw new ConduitException($"cannot resolve {host} ({e.SocketErrorCode}); check the name and the resolver", e);
-            }
-        }
-
-        if (addresses.Length == 0)
-        {
-            throw new ConduitException($"{host} has no addresses; check the name");
-        }
-
-        var socket = await HappyEyeballsAsync(Interleave(addresses), port, cancellationToken).ConfigureAwait(false)
-            ?? throw new ConduitException($"cannot connect to {host} port {port}: every address refused or timed out; check that the server runs and the port is right");
+        var socket = await _racing.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
         return Wrap(socket, Name);
     }
 
     public Task<IConduitListener> ListenAsync(IPEndPoint local, CancellationToken cancellationToken = default)
     {
-        var socket = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = _createSocket(local.AddressFamily);
         try
         {
             if (local.AddressFamily == AddressFamily.InterNetworkV6)
@@ -73,87 +61,6 @@ public sealed class HostSocketTransport : IConduitTransport
         var pipe = new SocketPipe(socket);
         pipe.Start();
         return new ConduitConnection(pipe, socket.LocalEndPoint, socket.RemoteEndPoint, transport, pipe.DisposeAsync, pipe.Abort, closed: pipe.Closed);
-    }
-
-    /// <summary>RFC 8305 §4: alternate address families, starting with the first one the resolver gave.</summary>
-    internal static List<IPAddress> Interleave(IPAddress[] addresses)
-    {
-        var first = addresses[0].AddressFamily;
-        var same = addresses.Where(a => a.AddressFamily == first).ToList();
-        var other = addresses.Where(a => a.AddressFamily != first).ToList();
-        var result = new List<IPAddress>(addresses.Length);
-        for (var i = 0; i < Math.Max(same.Count, other.Count); i++)
-        {
-            if (i < same.Count)
-            {
-                result.Add(same[i]);
-            }
-
-            if (i < other.Count)
-            {
-                result.Add(other[i]);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>RFC 8305 §5: start one attempt, and another each time the delay passes or an attempt fails; first success wins.</summary>
-    private async Task<Socket?> HappyEyeballsAsync(List<IPAddress> addresses, int port, CancellationToken cancellationToken)
-    {
-        using var race = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var attempts = new List<Task<Socket?>>();
-        var next = 0;
-        Socket? winner = null;
-        try
-        {
-            while (winner is null && (next < addresses.Count || attempts.Count > 0))
-            {
-                if (next < addresses.Count)
-                {
-                    attempts.Add(AttemptAsync(addresses[next++], port, race.Token));
-                }
-
-                var waitFor = new List<Task>(attempts);
-                if (next < addresses.Count)
-                {
-                    waitFor.Add(Task.Delay(ConnectionAttemptDelay, _time, race.Token));
-                }
-
-                var done = await Task.WhenAny(waitFor).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-                if (done is Task<Socket?> attempt)
-                {
-                    attempts.Remove(attempt);
-                    winner = await attempt.ConfigureAwait(false);
-                }
-            }
-        }
-        finally
-        {
-            await race.CancelAsync().ConfigureAwait(false);
-            foreach (var loser in attempts)
-            {
-                (await loser.ConfigureAwait(false))?.Dispose();
-            }
-        }
-
-        return winner;
-    }
-
-    private static async Task<Socket?> AttemptAsync(IPAddress address, int port, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
-            return socket;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            socket.Dispose();
-            return null;
-        }
     }
 
     private sealed class Listener(Socket socket, string transport) : IConduitListener

@@ -139,12 +139,12 @@ public sealed class LoopbackTests(EntropyFixture entropy) : IClassFixture<Entrop
     }
 
     [Fact]
-    public void Addresses_alternate_families_starting_with_the_resolvers_first()
+    public void Addresses_alternate_families_starting_with_the_preferred_one()
     {
-        IPAddress[] resolved = [IPAddress.Parse("2001:db8::1"), IPAddress.Parse("2001:db8::2"), IPAddress.Parse("2001:db8::3"),
-            IPAddress.Parse("192.0.2.1"), IPAddress.Parse("192.0.2.2")];
+        IPAddress[] resolved = [IPAddress.Parse("192.0.2.1"), IPAddress.Parse("2001:db8::1"), IPAddress.Parse("2001:db8::2"), IPAddress.Parse("2001:db8::3"),
+            IPAddress.Parse("192.0.2.2")];
 
-        var order = HostSocketTransport.Interleave(resolved);
+        var order = HappyEyeballs.Interleave(resolved, System.Net.Sockets.AddressFamily.InterNetworkV6);
 
         Assert.Equal(["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "2001:db8::3"], order.Select(a => a.ToString()));
     }

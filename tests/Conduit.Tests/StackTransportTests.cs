@@ -5,6 +5,7 @@ using Apps.Conduit.Trust;
 using Apps.TestSupport;
 using Apps.Tls.Verification;
 using Apps.TrustStore.Store;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Apps.Conduit.Tests;
 
@@ -46,6 +47,7 @@ public sealed class StackTransportTests(EntropyFixture entropy) : IClassFixture<
         var suffix = LinuxNamespace.UniqueSuffix();
         var device = "act" + suffix;
         var leaf = await TestPeers.SelfSignedAsync(_directory.FullName, "stack");
+        using var spans = new SpanRecorder();
         Assert.True(TransportSpec.TryParse($"tap:{device},ip=10.78.0.2/24", out var spec, out _));
         using var store = PinStore.Open(Path.Combine(_directory.FullName, "trust.db"));
         await using var network = new ConduitNetwork(new ConduitOptions
@@ -81,5 +83,40 @@ public sealed class StackTransportTests(EntropyFixture entropy) : IClassFixture<
             Assert.Equal($"tap:{device}", connection.Transport);
             Assert.Equal(TestPeers.Fingerprint(leaf.Certificate), Assert.Single(store.PinsFor("10.78.0.1", 4433)).Spki.ToString());
         }
+
+        var span = spans.Succeeded("conduit.connect", "endpoint", endpoint.ToString());
+        Assert.Equal($"tap:{device}", span.GetTagItem("transport"));
+        Assert.Equal("10.78.0.1:4433", span.GetTagItem("peer"));
+        Assert.Equal("TLSv1.3", span.GetTagItem("tls.version"));
+    }
+
+    [Fact]
+    public async Task Connect_over_our_stack_honours_the_connect_timeout_and_cancellation()
+    {
+        var suffix = LinuxNamespace.UniqueSuffix();
+        var device = "act" + suffix;
+        Assert.True(TransportSpec.TryParse($"tap:{device},ip=10.79.0.2/24", out var spec, out _));
+        var time = new FakeTimeProvider();
+        await using var network = new ConduitNetwork(new ConduitOptions
+        {
+            Transport = await StackTransport.OpenAsync(spec, entropy.Runtime.Fortuna.Fill),
+            Time = time,
+        });
+        await using var ns = await LinuxNamespace.AdoptAsync("apps-conduit-" + suffix, device, "10.79.0.1/24");
+        // The kernel would answer a SYN to a closed port with RST; dropping it makes the connect hang instead.
+        await ns.ExecCheckAsync("nft", "add", "table", "inet", "blackhole");
+        await ns.ExecCheckAsync("nft", "add", "chain", "inet", "blackhole", "input", "{ type filter hook input priority 0; policy accept; }");
+        await ns.ExecCheckAsync("nft", "add", "rule", "inet", "blackhole", "input", "tcp", "dport", "4433", "drop");
+        var endpoint = ConduitEndpoint.Parse("tcp://10.79.0.1:4433");
+
+        var timingOut = network.ConnectAsync(endpoint);
+        time.Advance(new ConduitOptions().ConnectTimeout);
+        var timedOut = await Assert.ThrowsAsync<ConduitException>(() => timingOut.WaitAsync(TimeSpan.FromSeconds(60)));
+        using var cancel = new CancellationTokenSource();
+        var cancelled = network.ConnectAsync(endpoint, cancellationToken: cancel.Token);
+        await cancel.CancelAsync();
+
+        Assert.Contains($"over tap:{device} within 30s", timedOut.Message);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(TimeSpan.FromSeconds(60)));
     }
 }
