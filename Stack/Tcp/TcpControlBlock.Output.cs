@@ -237,7 +237,10 @@ public sealed partial class TcpControlBlock
         }
     }
 
-    private uint TimestampNow(TimeSpan now) => unchecked((uint)(long)now.TotalMilliseconds + _tsOffset);
+    private uint TimestampNow(TimeSpan now) => TimestampClock(now, _tsOffset);
+
+    /// <summary>RFC 7323 §5.4: a 1 ms timestamp clock, offset per connection (the offset is the ISS).</summary>
+    internal static uint TimestampClock(TimeSpan now, uint offset) => unchecked((uint)(long)now.TotalMilliseconds + offset);
 
     /// <summary>Builds and hands one segment to the sink; every segment but the first SYN carries an ACK.</summary>
     private void Emit(TimeSpan now, ITcpSegmentSink sink, TcpSeqNumber seq, TcpFlags flags, int length, bool retransmission = false)

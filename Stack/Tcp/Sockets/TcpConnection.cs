@@ -48,6 +48,9 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     public IPEndPoint LocalEndPoint { get; }
     public IPEndPoint RemoteEndPoint { get; }
 
+    /// <summary>The core (loop thread only; tests read its negotiated options once the loop is idle).</summary>
+    internal TcpControlBlock Core => _tcb;
+
     /// <summary>Completes when the handshake finished; faults if the connect failed.</summary>
     internal Task Established => _established.Task;
 
