@@ -133,6 +133,7 @@ public sealed partial class TcpControlBlock
         _lastReceived = now;
         ArmKeepAlive(now);
         _keepAliveProbesSent = 0;
+        _unansweredWindowProbes = 0; // any acceptable segment answers a zero-window probe
 
         if (rst)
         {

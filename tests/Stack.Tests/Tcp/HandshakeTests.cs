@@ -203,6 +203,16 @@ public class SynReceivedTests
         Assert.Equal(TcpState.Established, h.Tcb.State);
         Assert.Equal(5, h.Tcb.Available);
     }
+
+    [Fact]
+    public void Fin_with_the_handshake_ack_goes_to_close_wait()
+    {
+        var h = SynReceived();
+        var reply = h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Fin, ack: LocalIss + 1), "bye"u8.ToArray());
+        Assert.Equal(TcpState.CloseWait, h.Tcb.State);
+        Assert.Equal(RemoteIss + 1 + 3 + 1, Assert.Single(reply).Ack); // the data and the FIN, acknowledged at once
+        Assert.True(h.Tcb.PeerClosed);
+    }
 }
 
 public class SimultaneousOpenCloseTests
