@@ -31,6 +31,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
     private volatile Ipv4Settings? _settings;
     private readonly List<TaskCompletionSource<Ipv4Settings>> _addressWaiters = [];
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopped = new();
 
     /// <summary>Creates the stack and starts its loop and the interface.</summary>
     public NetworkStack(INetworkInterface netif, NetworkStackOptions options)
@@ -156,6 +157,12 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
 
     internal Ipv4Interface Interface => _ip;
 
+    /// <summary>
+    /// Cancelled by <see cref="Dispose"/> once the loop has stopped, on the disposing thread: shells
+    /// (TCP) fail whatever still waits on the loop, and may touch loop state in the callback.
+    /// </summary>
+    internal CancellationToken Stopped => _stopped.Token;
+
     /// <summary>Plugs TCP in (see <see cref="ITcpTransport"/>); runs on the loop thread.</summary>
     internal Task AttachTcpAsync(ITcpTransport tcp) => _loop.InvokeAsync(_ =>
     {
@@ -212,6 +219,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         foreach (var ping in _pings.Values)
             ping.Reply.TrySetException(disposed);
         _pings.Clear();
+        _stopped.Cancel();
     }
 
     /// <summary>

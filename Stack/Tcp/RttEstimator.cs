@@ -63,5 +63,15 @@ internal sealed class RttEstimator
 
     public void ResetBackoff() => _backoff = 0;
 
+    /// <summary>
+    /// RFC 6298 §5.7: after the SYN timed out, data starts with an RTO of at least <paramref name="rto"/>
+    /// (3 s), without the handshake's backoff; a real sample, if there is one, stands.
+    /// </summary>
+    public void RestartAfterLostHandshake(TimeSpan rto)
+    {
+        _backoff = 0;
+        if (SmoothedRtt is null && _baseRto < rto) _baseRto = Clamp(rto);
+    }
+
     private TimeSpan Clamp(TimeSpan rto) => rto < _min ? _min : rto > _max ? _max : rto;
 }

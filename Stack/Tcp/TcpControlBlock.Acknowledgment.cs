@@ -92,6 +92,7 @@ public sealed partial class TcpControlBlock
             Raise(TcpEvents.Writable);
         }
         bool synAcked = _sndUna == _iss;
+        bool handshakeTimedOut = synAcked && _retries > 0;
         _sndUna = ack;
         if (_sndNxt < _sndUna) _sndNxt = _sndUna;
         _scoreboard.Acknowledge(ack);
@@ -108,6 +109,7 @@ public sealed partial class TcpControlBlock
             _rtt.Sample(now - _rttStart);
             _rttSeq = null;
         }
+        if (handshakeTimedOut) AfterLostHandshake();
 
         if (_inRecovery)
         {
@@ -174,6 +176,19 @@ public sealed partial class TcpControlBlock
         length = Math.Min(TcpSeqNumber.Min(_scoreboard.NextSackedAfter(cursor, high), dataEnd) - cursor, _sndMss);
         return length > 0;
     }
+
+    /// <summary>
+    /// Our SYN or SYN-ACK timed out before this handshake completed. RFC 5681 §3.1 (RFC 6928 §2): the
+    /// initial window is then one segment. RFC 6298 §5.7: the RTO starts again from 3 s, unless the
+    /// handshake still gave an RTT sample (a timestamp echo is never ambiguous).
+    /// </summary>
+    private void AfterLostHandshake()
+    {
+        _congestion.SetWindow(_sndMss);
+        _rtt.RestartAfterLostHandshake(LostHandshakeRto);
+    }
+
+    private static readonly TimeSpan LostHandshakeRto = TimeSpan.FromSeconds(3);
 
     /// <summary>RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the retransmission timer expired.</summary>
     private void OnRetransmitTimeout(TimeSpan now)

@@ -26,6 +26,7 @@ public sealed partial class TcpControlBlock
                 return;
             default:
                 ReceiveSynchronized(segment, payload, now);
+                if (_receiveShutdown) DiscardReceived();
                 return;
         }
     }
@@ -132,8 +133,7 @@ public sealed partial class TcpControlBlock
         _lastReceived = now;
         ArmKeepAlive(now);
         _keepAliveProbesSent = 0;
-        // FIN-WAIT-2 only times out when the peer goes silent: a half-closed peer may still be sending.
-        if (State == TcpState.FinWait2) _closeDeadline = now + _settings.FinWait2Timeout;
+        _unansweredWindowProbes = 0; // any acceptable segment answers a zero-window probe
 
         if (rst)
         {
@@ -188,7 +188,7 @@ public sealed partial class TcpControlBlock
         {
             case TcpState.FinWait1 when finAcked:
                 State = TcpState.FinWait2;
-                _closeDeadline = now + _settings.FinWait2Timeout;
+                _closeDeadline = FinWait2Deadline(now); // TcpControlBlock.ReceiveShutdown.cs
                 break;
             case TcpState.Closing when finAcked:
                 EnterTimeWait(now);

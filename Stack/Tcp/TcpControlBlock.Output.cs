@@ -13,6 +13,7 @@ public sealed partial class TcpControlBlock
     private TimeSpan? _rtoDeadline, _persistDeadline, _delayedAckDeadline, _keepAliveDeadline, _closeDeadline;
     private int _keepAliveProbesSent;
     private int _persistBackoff;
+    private int _unansweredWindowProbes;
     private bool _sendWindowProbe, _sendKeepAlive;
     private (TcpSeqNumber Seq, TcpSeqNumber Ack, TcpFlags Flags)? _pendingReset;
 
@@ -96,6 +97,14 @@ public sealed partial class TcpControlBlock
         if (_persistDeadline <= now)
         {
             _persistDeadline = null;
+            // RFC 9293 §3.8.6.1: the connection stays open as long as the peer answers the probes; a
+            // peer gone silent behind a zero window times out like unacknowledged data.
+            if (_sndWnd == 0 && _unansweredWindowProbes >= _settings.MaxRetransmissions)
+            {
+                QueueReset(_sndNxt, default, TcpFlags.Rst);
+                EnterClosed(TcpError.TimedOut);
+                return;
+            }
             _sendWindowProbe = true;
         }
         if (_delayedAckDeadline <= now)
@@ -208,6 +217,7 @@ public sealed partial class TcpControlBlock
             if (_sendWindowProbe)
             {
                 _sendWindowProbe = false;
+                if (_sndWnd == 0) _unansweredWindowProbes++;
                 _persistBackoff = Math.Min(_persistBackoff + 1, 6);
                 _persistDeadline = null;
                 int len = Math.Min(Math.Min(waiting, _sndMss), Math.Max(Math.Min(_congestion.Window, _sndWnd), 1));
@@ -237,7 +247,10 @@ public sealed partial class TcpControlBlock
         }
     }
 
-    private uint TimestampNow(TimeSpan now) => unchecked((uint)(long)now.TotalMilliseconds + _tsOffset);
+    private uint TimestampNow(TimeSpan now) => TimestampClock(now, _tsOffset);
+
+    /// <summary>RFC 7323 §5.4: a 1 ms timestamp clock, offset per connection (the offset is the ISS).</summary>
+    internal static uint TimestampClock(TimeSpan now, uint offset) => unchecked((uint)(long)now.TotalMilliseconds + offset);
 
     /// <summary>Builds and hands one segment to the sink; every segment but the first SYN carries an ACK.</summary>
     private void Emit(TimeSpan now, ITcpSegmentSink sink, TcpSeqNumber seq, TcpFlags flags, int length, bool retransmission = false)

@@ -67,7 +67,7 @@ public sealed partial class TcpControlBlock
         _scratch = new byte[settings.MaxSegmentSize];
         _sndMss = Math.Min((int)settings.MaxSegmentSize, 536); // RFC 9293 §3.7.1 default until the peer says
         _tsOffset = iss.Value; // RFC 7323 §5.4: a per-connection random offset
-        while (_rcvScale < TcpOptions.MaxWindowScale && settings.ReceiveBufferSize >> _rcvScale > ushort.MaxValue) _rcvScale++;
+        _rcvScale = ReceiveWindowScaleFor(settings);
         _recover = iss;
     }
 
@@ -98,29 +98,48 @@ public sealed partial class TcpControlBlock
 
     /// <summary>
     /// Creates the ESTABLISHED connection a valid SYN cookie stands for (RFC 4987 §3.6): our ISS was
-    /// the cookie, the client's ISN is one below the ACK's sequence number, and only the MSS the
-    /// cookie encodes is known (no window scaling, SACK or timestamps). Feed the ACK with
-    /// <see cref="Receive"/> next, for any data it carries.
+    /// the cookie, the client's ISN is one below the ACK's sequence number, the MSS is the one the
+    /// cookie encodes, and, when <paramref name="bits"/> came back in the ACK's TSecr (see
+    /// <see cref="TcpSynCookies"/>), timestamps, window scaling and SACK are restored as the cookie
+    /// SYN-ACK agreed them; otherwise none of the three. Feed the ACK with <see cref="Receive"/> next,
+    /// for any data it carries.
     /// </summary>
-    internal static TcpControlBlock AcceptCookie(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber cookie, int mss, in TcpHeader ack, TimeSpan now)
+    internal static TcpControlBlock AcceptCookie(TcpSettings settings, TcpCounters counters, TcpTuple tuple, TcpSeqNumber cookie, int mss, int bits, in TcpHeader ack, TimeSpan now)
     {
         settings.Validate();
         var tcb = new TcpControlBlock(settings, counters, tuple, cookie, passive: true) { State = TcpState.Established };
         tcb._irs = ack.Sequence - 1;
         tcb._rcvNxt = ack.Sequence;
         tcb._lastAckSent = tcb._rcvNxt;
-        tcb._rcvScale = 0;
+        tcb._timestamps = bits != TcpSynCookies.NoTimestamps && ack.Options.Timestamps.HasValue;
+        if (tcb._timestamps)
+        {
+            tcb._tsRecent = ack.Options.Timestamps!.Value.Value;
+            var (windowScale, sackPermitted) = TcpSynCookies.Decode(bits);
+            tcb._sack = settings.SelectiveAck && sackPermitted;
+            tcb._windowScaleAgreed = settings.WindowScaling && windowScale.HasValue;
+            tcb._sndScale = tcb._windowScaleAgreed ? windowScale!.Value : (byte)0;
+        }
+        if (!tcb._windowScaleAgreed) tcb._rcvScale = 0;
         tcb._rcvAdvertisedEdge = tcb._rcvNxt + Math.Min(tcb._receiveBuffer.Free, ushort.MaxValue); // what the cookie SYN-ACK offered
         tcb._sndUna = tcb._sndNxt = tcb._sndMax = cookie + 1;
-        tcb._sndMss = Math.Min(mss, settings.MaxSegmentSize);
+        tcb._sndMss = Math.Max(Math.Min(mss, settings.MaxSegmentSize) - (tcb._timestamps ? 12 : 0), 64);
         tcb._congestion = new CubicCongestionControl(tcb._sndMss, settings.SendBufferSize);
-        tcb._sndWnd = tcb._maxSndWnd = ack.Window;
+        tcb._sndWnd = tcb._maxSndWnd = ack.Window << tcb._sndScale; // RFC 7323 §2.2: scaled from the first non-SYN segment
         tcb._sndWl1 = ack.Sequence;
         tcb._sndWl2 = ack.Acknowledgment;
         tcb._lastReceived = now;
         tcb.ArmKeepAlive(now);
         tcb.Raise(TcpEvents.Established);
         return tcb;
+    }
+
+    /// <summary>RFC 7323 §2.3: the smallest shift that lets a 16-bit window cover the receive buffer.</summary>
+    internal static byte ReceiveWindowScaleFor(TcpSettings settings)
+    {
+        byte scale = 0;
+        while (scale < TcpOptions.MaxWindowScale && settings.ReceiveBufferSize >> scale > ushort.MaxValue) scale++;
+        return scale;
     }
 
     public TcpTuple Tuple { get; }

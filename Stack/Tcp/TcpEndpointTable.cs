@@ -185,11 +185,24 @@ public sealed class TcpEndpointTable
         }
         if (Settings.SynCookies && listener.SynQueueFull)
         {
-            // RFC 4987 §3.6: answer without keeping state; MSS only, as the cookie can carry nothing else.
+            // RFC 4987 §3.6: answer without keeping state. The MSS rides in the cookie; with timestamps
+            // the other options ride in our TSval (TcpSynCookies), else they are not offered.
             int offered = syn.Options.MaxSegmentSize is ushort m && m > 0 ? m : 536;
-            var cookie = _cookies.Make(tuple, syn.Sequence, Math.Min(offered, (int)Settings.MaxSegmentSize), now);
+            var o = syn.Options;
+            bool timestamps = Settings.Timestamps && o.Timestamps.HasValue;
+            byte? peerScale = Settings.WindowScaling ? o.WindowScale : null;
+            bool sack = Settings.SelectiveAck && o.SackPermitted;
+            int bits = timestamps ? TcpSynCookies.OptionBits(peerScale, sack) : TcpSynCookies.NoTimestamps;
+            var cookie = _cookies.Make(tuple, syn.Sequence, Math.Min(offered, (int)Settings.MaxSegmentSize), bits, now);
+            var options = new TcpOptions { MaxSegmentSize = Settings.MaxSegmentSize };
+            if (timestamps)
+            {
+                uint tsval = TcpSynCookies.Timestamp(TcpControlBlock.TimestampClock(now, cookie.Value), bits);
+                options = options with { Timestamps = new TcpTimestamps(tsval, o.Timestamps!.Value.Value), SackPermitted = sack };
+                if (peerScale.HasValue) options = options with { WindowScale = TcpControlBlock.ReceiveWindowScaleFor(Settings) };
+            }
             var synAck = new TcpHeader(syn.DestinationPort, syn.SourcePort, cookie, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack,
-                (ushort)Math.Min(Settings.ReceiveBufferSize, ushort.MaxValue), new TcpOptions { MaxSegmentSize = Settings.MaxSegmentSize });
+                (ushort)Math.Min(Settings.ReceiveBufferSize, ushort.MaxValue), options);
             if (_resets.Count >= MaxPendingResets)
             {
                 Counters.ResetsSuppressed++;
@@ -219,7 +232,10 @@ public sealed class TcpEndpointTable
     /// <summary>An ACK to a listener with no connection: a completed cookie handshake, or nothing (false).</summary>
     private bool AcceptCookie(TcpListenQueue listener, TcpTuple tuple, in TcpHeader ack, ReadOnlySpan<byte> payload, TimeSpan now)
     {
-        if (!_cookies.TryCheck(tuple, ack.Sequence - 1, ack.Acknowledgment - 1, now, out int mss)) return false;
+        int bits = Settings.Timestamps && ack.Options.Timestamps is TcpTimestamps ts
+            ? TcpSynCookies.OptionBitsOf(ts.EchoReply)
+            : TcpSynCookies.NoTimestamps;
+        if (!_cookies.TryCheck(tuple, ack.Sequence - 1, ack.Acknowledgment - 1, bits, now, out int mss)) return false;
         Counters.SegmentsReceived++;
         if (listener.BacklogFull)
         {
@@ -227,7 +243,7 @@ public sealed class TcpEndpointTable
             return true;
         }
         _connections.Remove(tuple);
-        var tcb = TcpControlBlock.AcceptCookie(Settings, Counters, tuple, ack.Acknowledgment - 1, mss, ack, now);
+        var tcb = TcpControlBlock.AcceptCookie(Settings, Counters, tuple, ack.Acknowledgment - 1, mss, bits, ack, now);
         _connections.Add(tuple, tcb);
         Track(tcb);
         listener.AddReady(tcb);

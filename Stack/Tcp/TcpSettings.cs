@@ -47,8 +47,9 @@ public sealed record TcpSettings
     public TimeSpan MaxSegmentLifetime { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long FIN-WAIT-2 may stay silent before the connection is dropped (a resource bound; the
-    /// timer restarts on every segment, so it exceeds the peer's longest retransmission interval).
+    /// How long FIN-WAIT-2 may last once the application reads no more (a resource bound, like Linux's
+    /// tcp_fin_timeout for orphaned sockets). While the application still reads, a half-closed
+    /// connection waits for the peer's FIN as long as it takes (RFC 9293 sets no limit).
     /// </summary>
     public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromMinutes(2);
 

@@ -78,7 +78,7 @@ public static class NetworkStackTcp
 
     private static async Task<TcpTransport> Attach(NetworkStack stack, TcpSettings settings, Action<Span<byte>>? random, ILoggerFactory? loggerFactory)
     {
-        var transport = new TcpTransport(stack.Loop, settings, random ?? stack.RandomBytes, loggerFactory?.CreateLogger("Apps.Stack.Tcp"));
+        var transport = new TcpTransport(stack.Loop, settings, random ?? stack.RandomBytes, loggerFactory?.CreateLogger("Apps.Stack.Tcp"), stack.Stopped);
         await stack.AttachTcpAsync(transport).ConfigureAwait(false);
         return transport;
     }

@@ -28,7 +28,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     private readonly SemaphoreSlim _writable = new(0, 1);
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _flushPending, _receiveDone;         // loop thread only
-    private volatile TcpConnectionException? _failure;
+    private volatile Exception? _failure;
 
     internal TcpConnection(TcpTransport transport, TcpControlBlock tcb)
     {
@@ -39,7 +39,10 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         RemoteEndPoint = new IPEndPoint(t.RemoteAddress.ToIPAddress(), t.RemotePort);
     }
 
-    /// <summary>Bytes from the peer. Completes at the peer's FIN, or with <see cref="TcpConnectionException"/>.</summary>
+    /// <summary>
+    /// Bytes from the peer. Completes at the peer's FIN, or with <see cref="TcpConnectionException"/>
+    /// (or <see cref="ObjectDisposedException"/> when the stack is disposed).
+    /// </summary>
     public PipeReader Input => _received.Reader;
 
     /// <summary>Bytes to the peer. Complete it to close our side gracefully (FIN after the data).</summary>
@@ -47,6 +50,9 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
     public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>The core (loop thread only; tests read its negotiated options once the loop is idle).</summary>
+    internal TcpControlBlock Core => _tcb;
 
     /// <summary>Completes when the handshake finished; faults if the connect failed.</summary>
     internal Task Established => _established.Task;
@@ -57,11 +63,16 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     /// <summary>Resets the connection at once (RST); pending data in both directions is discarded.</summary>
     public void Abort() => _transport.Post(_ => _tcb.Abort());
 
-    /// <summary>Closes gracefully: what was written is still delivered, then FIN.</summary>
+    /// <summary>
+    /// Closes gracefully: what was written is still delivered, then FIN. Data the peer still sends is
+    /// acknowledged and discarded, and the connection lasts at most <see cref="TcpSettings.FinWait2Timeout"/>
+    /// waiting for the peer's FIN.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await Output.CompleteAsync().ConfigureAwait(false);
         await Input.CompleteAsync().ConfigureAwait(false);
+        _transport.Post(now => _tcb.ShutdownReceive(now));
     }
 
     internal void Start() => _ = SendAsync();
@@ -81,6 +92,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         {
             var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
             _failure = failure;
+            _toSend.Reader.CancelPendingRead(); // a sender waiting for data wakes and fails the Output pipe
             _established.TrySetException(failure);
             if (!_receiveDone)
             {
@@ -92,6 +104,24 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         {
             _established.TrySetException(new TcpConnectionException(TcpError.None, RemoteEndPoint));
         }
+    }
+
+    /// <summary>
+    /// The stack was disposed: called on the disposing thread once the loop has stopped (so the loop's
+    /// side of the pipes is ours). A pending connect, read or write fails with ObjectDisposedException.
+    /// </summary>
+    internal void OnStackStopped()
+    {
+        var failure = TcpTransport.StackDisposed($"the connection to {RemoteEndPoint}");
+        _failure = failure;
+        _established.TrySetException(failure);
+        if (!_receiveDone)
+        {
+            _receiveDone = true;
+            _received.Writer.Complete(failure);
+        }
+        _toSend.Reader.CancelPendingRead();
+        if (_writable.CurrentCount == 0) _writable.Release(); // SendAsync finds the failure and fails the Output pipe
     }
 
     // Loop thread: core receive buffer -> Input pipe, paused while the application lags behind.
@@ -122,19 +152,21 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         {
             _receiveDone = true; // the application stopped reading: discard further data
             writer.Complete();
+            _tcb.ShutdownReceive(_transport.Now);
         }
     }
 
     private async Task ResumeAfterFlushAsync(ValueTask<FlushResult> flush)
     {
         var result = await flush.ConfigureAwait(false);
-        _transport.Post(_ =>
+        _transport.Post(now =>
         {
             _flushPending = false;
             if (result.IsCompleted && !_receiveDone)
             {
                 _receiveDone = true;
                 _received.Writer.Complete();
+                _tcb.ShutdownReceive(now);
             }
             PumpReceived();
         });
@@ -149,6 +181,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             while (true)
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (_failure is { } failure) throw failure; // woken by CancelPendingRead: the connection is gone
                 var buffer = result.Buffer;
                 while (!buffer.IsEmpty)
                 {
@@ -170,7 +203,8 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         }
         catch (Exception e)
         {
-            await reader.CompleteAsync(e).ConfigureAwait(false);
+            // The application's next write or flush throws this: the connection's own failure if it has one.
+            await reader.CompleteAsync(_failure ?? e).ConfigureAwait(false);
         }
     }
 

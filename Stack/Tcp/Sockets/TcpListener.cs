@@ -35,10 +35,19 @@ public sealed class TcpListener : IAsyncDisposable, IDisposable
             _transport.Post(_ => Fill()); // room for one more
             return connection;
         }
-        catch (ChannelClosedException)
+        catch (ChannelClosedException e)
         {
-            throw new ObjectDisposedException(nameof(TcpListener), $"the listener on port {LocalEndPoint.Port} was closed");
+            throw e.InnerException as ObjectDisposedException
+                ?? new ObjectDisposedException(nameof(TcpListener), $"the listener on port {LocalEndPoint.Port} was closed");
         }
+    }
+
+    /// <summary>The stack was disposed (its loop has stopped): pending and later accepts fail.</summary>
+    internal void OnStackStopped()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _ready.Writer.TryComplete(TcpTransport.StackDisposed($"the listener on port {LocalEndPoint.Port}"));
+        while (_ready.Reader.TryRead(out _)) { } // their connections fail on their own
     }
 
     /// <summary>Loop thread: hands completed handshakes to the application, up to the backlog.</summary>

@@ -26,15 +26,28 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private TcpEndpointTable? _table;
     private IIpv4Output? _output;
     private TimeSpan _now;
+    private readonly CancellationToken _stopped;
 
-    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random, ILogger? logger = null)
+    /// <param name="loop">The stack's loop: every call but the "any thread" ones runs on it.</param>
+    /// <param name="settings">Applied to every connection.</param>
+    /// <param name="random">Keys the ISNs and SYN cookies, picks ephemeral ports.</param>
+    /// <param name="logger">Connection events.</param>
+    /// <param name="stopped">Cancelled when the stack is disposed, after its loop stopped: every pending
+    /// connect, accept, read and write then fails with <see cref="ObjectDisposedException"/>.</param>
+    public TcpTransport(StackLoop loop, TcpSettings settings, Action<Span<byte>> random, ILogger? logger = null, CancellationToken stopped = default)
     {
         _logger = logger ?? NullLogger.Instance;
         _loop = loop;
         _settings = settings;
         _random = random;
+        _stopped = stopped;
         TcpMetrics.Register(Counters);
+        stopped.Register(OnStackStopped);
     }
+
+    /// <summary>The exception every TCP operation of a disposed stack ends with.</summary>
+    internal static ObjectDisposedException StackDisposed(string what) =>
+        new(nameof(NetworkStack), $"the network stack was disposed, so {what} cannot go on; create a new stack");
 
     /// <summary>TCP event counts for this stack (any thread; values may lag).</summary>
     public TcpCounters Counters { get; } = new();
@@ -44,6 +57,9 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
 
     /// <summary>ICMP destination-unreachable messages about our segments (see <see cref="TcpEndpointTable.ReceiveUnreachable"/>).</summary>
     public long SoftErrors { get; private set; }
+
+    /// <summary>The loop time of the call in progress (loop thread).</summary>
+    internal TimeSpan Now => _now;
 
     private TcpEndpointTable Table => _table ?? throw new InvalidOperationException("TCP is not attached to a stack yet");
 
@@ -104,8 +120,36 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     /// <summary>Runs <paramref name="work"/> on the loop (any thread).</summary>
     public void Post(Action<TimeSpan> work) => _loop.Post(work);
 
-    /// <summary>Runs <paramref name="work"/> on the loop and returns its result (any thread).</summary>
-    public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work) => _loop.InvokeAsync(work);
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop and returns its result (any thread). Fails with
+    /// <see cref="ObjectDisposedException"/> once the stack is disposed, even if the loop dropped the work.
+    /// </summary>
+    public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work)
+    {
+        var task = _loop.InvokeAsync(work);
+        return task.IsCompleted ? task : GuardAsync(task);
+    }
+
+    private async Task<T> GuardAsync<T>(Task<T> task)
+    {
+        try
+        {
+            return await task.WaitAsync(_stopped).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopped.IsCancellationRequested)
+        {
+            throw StackDisposed("this TCP operation");
+        }
+    }
+
+    // The disposing thread, after the loop stopped (so loop-only state is ours): nothing may wait forever.
+    private void OnStackStopped()
+    {
+        foreach (var listener in _listeners.Values) listener.OnStackStopped();
+        _listeners.Clear();
+        foreach (var connection in _connections.Values) connection.OnStackStopped();
+        _connections.Clear();
+    }
 
     /// <summary>Active open from our address; the connection is registered before the SYN leaves.</summary>
     public TcpConnection Connect(Ipv4Address remote, ushort port, TimeSpan? timeout, TimeSpan now)

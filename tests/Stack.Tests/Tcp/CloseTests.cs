@@ -92,11 +92,46 @@ public class FinWaitTests
     }
 
     [Fact]
-    public void Fin_wait_2_times_out_when_peer_never_closes()
+    public void Fin_wait_2_waits_for_a_half_closed_peer_as_long_as_the_application_reads()
     {
         var h = FinWait2();
-        h.Advance(TimeSpan.FromSeconds(121));
+        h.Advance(TimeSpan.FromMinutes(30));
+        Assert.Equal(TcpState.FinWait2, h.Tcb.State);
+        h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Psh), Bytes(10)); // the peer's late answer still arrives
+        Assert.Equal(10, h.Tcb.Available);
+    }
+
+    [Fact]
+    public void Fin_wait_2_times_out_when_the_application_reads_no_more_and_the_peer_never_closes()
+    {
+        var h = FinWait2();
+        h.Advance(TimeSpan.FromMinutes(5));
+        h.Tcb.ShutdownReceive(h.Now);
+        h.Advance(TimeSpan.FromSeconds(119));
+        Assert.Equal(TcpState.FinWait2, h.Tcb.State);
+        h.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(TcpState.Closed, h.Tcb.State);
+    }
+
+    [Fact]
+    public void A_peer_that_keeps_sending_cannot_hold_an_abandoned_connection_open()
+    {
+        var h = FinWait2();
+        h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Psh), Bytes(500)); // unread when the application lets go
+        h.PeerSeq += 500;
+        h.Tcb.ShutdownReceive(h.Now);
+        Assert.Equal(0, h.Tcb.Available);
+        for (int i = 0; i < 10 && h.Tcb.State == TcpState.FinWait2; i++)
+        {
+            h.Advance(TimeSpan.FromSeconds(20));
+            var replies = h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Psh), Bytes(1000));
+            h.PeerSeq += 1000;
+            if (h.Tcb.State != TcpState.FinWait2) break;
+            // Acknowledged and discarded: the window stays open, so the peer is never stuck probing.
+            Assert.Equal(0, h.Tcb.Available);
+            Assert.Contains(replies.Concat(h.Advance(TimeSpan.FromSeconds(1))), s => s.Ack == h.PeerSeq);
+        }
+        Assert.Equal(TcpState.Closed, h.Tcb.State); // 2 min after the application let go, however busy the peer
     }
 
     [Fact]

@@ -152,14 +152,32 @@ public class EstablishedTests
         var probe = Assert.Single(h.Advance(TimeSpan.FromSeconds(1)));
         Assert.Single(probe.Payload);
         Assert.Equal(LocalIss + 1, probe.Seq);
-        // The peer still has no room: it acknowledges nothing; the probes back off but never time out.
-        h.Deliver(h.Segment(ack: LocalIss + 1, window: 0));
-        var later = h.Advance(TimeSpan.FromMinutes(30));
-        Assert.True(later.Count >= 3);
+        // The peer still has no room: it answers each probe without taking the byte; the probes back off
+        // but never time out while it answers (RFC 9293 §3.8.6.1).
+        var later = new List<SentSegment>();
+        for (var end = h.Now + TimeSpan.FromMinutes(30); h.Now < end;)
+        {
+            h.Deliver(h.Segment(ack: LocalIss + 1, window: 0));
+            later.AddRange(h.Advance(TimeSpan.FromSeconds(61))); // the probe interval backs off to 60 s
+        }
+        Assert.True(later.Count >= 20);
         Assert.All(later, p => Assert.Single(p.Payload));
         Assert.Equal(TcpState.Established, h.Tcb.State);
         var flow = h.Deliver(h.Segment(ack: LocalIss + 1, window: 8000));
         Assert.Equal(3000, flow.Sum(s => s.Payload.Length));
+    }
+
+    [Fact]
+    public void Zero_window_probes_nobody_answers_time_the_connection_out()
+    {
+        var h = Established();
+        h.Deliver(h.Segment(window: 0));
+        h.Tcb.Send(Bytes(3000));
+        var sent = h.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(TcpState.Closed, h.Tcb.State);
+        Assert.Equal(TcpError.TimedOut, h.Tcb.Error);
+        Assert.Equal(Plain.MaxRetransmissions, sent.Count(s => s.Payload.Length == 1));
+        Assert.Equal(TcpFlags.Rst, sent[^1].Flags);
     }
 
     [Fact]

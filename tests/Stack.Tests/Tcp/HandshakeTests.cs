@@ -95,6 +95,28 @@ public class SynSentTests
     }
 
     [Fact]
+    public void After_a_lost_syn_data_starts_with_one_segment_and_a_three_second_rto()
+    {
+        var h = SynSent();
+        Assert.Equal(TcpFlags.Syn, Assert.Single(h.Advance(TimeSpan.FromSeconds(1))).Flags); // the first SYN was lost
+        h.Deliver(h.Segment(TcpFlags.Syn | TcpFlags.Ack, seq: RemoteIss, ack: LocalIss + 1) with { Options = PeerSynOptions });
+        Assert.Equal(TcpState.Established, h.Tcb.State);
+
+        h.Tcb.Send(Bytes(5000));
+        Assert.Single(h.Poll()); // RFC 5681 §3.1: one segment, not RFC 6928's ten
+        Assert.Empty(h.Advance(TimeSpan.FromSeconds(2.9)));
+        Assert.Single(h.Advance(TimeSpan.FromSeconds(0.2))); // RFC 6298 §5.7: the RTO restarts at 3 s
+    }
+
+    [Fact]
+    public void Without_handshake_loss_data_starts_with_the_full_initial_window()
+    {
+        var h = Established();
+        h.Tcb.Send(Bytes(5000));
+        Assert.Equal(5, h.Poll().Count);
+    }
+
+    [Fact]
     public void Close_in_syn_sent_goes_to_closed_without_segments()
     {
         var h = SynSent();
@@ -163,12 +185,33 @@ public class SynReceivedTests
     }
 
     [Fact]
+    public void After_a_lost_syn_ack_data_starts_with_one_segment()
+    {
+        var h = SynReceived();
+        Assert.Single(h.Advance(TimeSpan.FromSeconds(1))); // the SYN-ACK timed out once
+        h.Deliver(h.Segment(ack: LocalIss + 1));
+        Assert.Equal(TcpState.Established, h.Tcb.State);
+        h.Tcb.Send(Bytes(5000));
+        Assert.Single(h.Poll());
+    }
+
+    [Fact]
     public void Data_with_the_handshake_ack_is_delivered()
     {
         var h = SynReceived();
         h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Psh, ack: LocalIss + 1), "GET /"u8.ToArray());
         Assert.Equal(TcpState.Established, h.Tcb.State);
         Assert.Equal(5, h.Tcb.Available);
+    }
+
+    [Fact]
+    public void Fin_with_the_handshake_ack_goes_to_close_wait()
+    {
+        var h = SynReceived();
+        var reply = h.Deliver(h.Segment(TcpFlags.Ack | TcpFlags.Fin, ack: LocalIss + 1), "bye"u8.ToArray());
+        Assert.Equal(TcpState.CloseWait, h.Tcb.State);
+        Assert.Equal(RemoteIss + 1 + 3 + 1, Assert.Single(reply).Ack); // the data and the FIN, acknowledged at once
+        Assert.True(h.Tcb.PeerClosed);
     }
 }
 

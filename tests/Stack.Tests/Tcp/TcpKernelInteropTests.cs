@@ -241,9 +241,12 @@ public class TcpKernelInteropTests
         await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
         using var stack = CreateStack(peer.Tap);
         await using var listener = await stack.ListenTcpAsync(7004, synQueueLimit: 0); // every SYN gets a cookie
+        var agreed = (Sack: false, Timestamps: false, WindowScale: (byte)0);
         var serve = Task.Run(async () =>
         {
             await using var connection = await listener.AcceptAsync();
+            // Set once when the cookie ACK arrived, before the connection was queued for accepting.
+            agreed = (connection.Core.SackEnabled, connection.Core.TimestampsEnabled, connection.Core.SendWindowScale);
             var request = await ReadAllAsync(connection.Input);
             await connection.Output.WriteAsync(request.Reverse().ToArray());
         });
@@ -254,5 +257,8 @@ public class TcpKernelInteropTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("eikooc", r.Stdout);
         Assert.Equal(1, stack.TcpCounters()!.SynCookiesAccepted);
+        // Linux offers timestamps, SACK and window scaling: the cookie kept all three.
+        Assert.True(agreed.Sack && agreed.Timestamps, $"{agreed}");
+        Assert.True(agreed.WindowScale > 0, $"{agreed}");
     }
 }

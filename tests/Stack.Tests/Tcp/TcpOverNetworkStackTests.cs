@@ -115,10 +115,33 @@ public class TcpOverNetworkStackTests
             await client.Output.WriteAsync(data);
             await client.Output.CompleteAsync();
         });
-        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5), limit: TimeSpan.FromMinutes(10));
+        var reading = ReadToEndAsync(server.Input);
+        await net.DriveAsync(reading, limit: TimeSpan.FromMinutes(10));
+        var received = await reading;
         await write;
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
         Assert.True(a.TcpCounters()!.Retransmissions > 0);
+    }
+
+    [Fact]
+    public async Task Keep_alive_notices_a_peer_that_vanished_and_fails_the_pending_read()
+    {
+        using var net = new SimulatedNetwork();
+        var settings = new TcpSettings
+        {
+            KeepAliveIdle = TimeSpan.FromMinutes(10), KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveProbes = 3,
+        };
+        var (a, b) = await Stacks(net, settings: settings);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var (client, _) = await ConnectAsync(net, a, listener, 8080);
+        var read = ReadToEndAsync(client.Input);
+
+        await net.AdvanceAsync(TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(1)); // idle, but the peer answers probes
+        Assert.False(read.IsCompleted);
+        b.Dispose(); // the peer is gone without a word (no FIN, no RST)
+
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.DriveAsync(read, TimeSpan.FromHours(1)));
+        Assert.Equal(TcpError.TimedOut, e.Error);
     }
 
     [Fact]
