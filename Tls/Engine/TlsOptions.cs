@@ -57,4 +57,7 @@ public sealed class TlsServerOptions : TlsOptions
 {
     /// <summary>Certificates and keys, chosen by the client's SNI; the first is the default.</summary>
     public required ServerCredentialSet Credentials { get; init; }
+
+    /// <summary>Keys for TLS 1.2 session tickets (RFC 5077); null issues none. Share one instance per server.</summary>
+    public SessionTicketKeys? TicketKeys { get; init; }
 }

@@ -80,6 +80,29 @@ public class OpenSslClientTests
     }
 
     [Fact]
+    public async Task Openssl_client_resumes_from_a_ticket_our_server_issued_and_keeps_no_state_for()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        using var directory = new TempDirectory();
+        var session = Path.Combine(directory.Path, "session.pem");
+        var options = new TlsServerOptions
+        {
+            Credentials = new ServerCredentialSet(certificate.Credential), Random = TestRandom.Create(),
+            TicketKeys = new SessionTicketKeys(TestRandom.Create(), ticketLifetime: TimeSpan.FromMinutes(30)),
+        };
+        await using var server = new LoopbackTlsServer(options, LoopbackTlsServer.Echo);
+        string[] common = ["s_client", "-connect", $"127.0.0.1:{server.Port}", "-servername", "localhost", "-tls1_2"];
+
+        var first = await ExternalProcess.RunAsync("openssl", [.. common, "-sess_out", session], "x\n");
+        var second = await ExternalProcess.RunAsync("openssl", [.. common, "-sess_in", session], "x\n");
+
+        Assert.Contains("New, TLSv1.2", first.Stdout);
+        Assert.Contains("TLS session ticket lifetime hint: 1800 (seconds)", first.Stdout);
+        Assert.Contains("Reused, TLSv1.2", second.Stdout);
+        Assert.Equal([false, true], server.Handshakes.Select(h => h.Resumed).ToArray());
+    }
+
+    [Fact]
     public async Task Openssl_client_renegotiation_is_refused()
     {
         var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
