@@ -49,7 +49,8 @@ internal sealed class EngineClient : DefaultTlsClient
         return entry?.Session;
     }
 
-    /// <summary>RFC 5077 §3.2: the SessionTicket extension, empty to ask for a ticket, or with the ticket to resume.</summary>
+    /// <summary>RFC 5077 §3.2: the SessionTicket extension, empty to ask for a ticket, or with the ticket to
+    /// resume; RFC 8449: the record_size_limit extension.</summary>
     public override IDictionary<int, byte[]> GetClientExtensions()
     {
         var extensions = base.GetClientExtensions();
@@ -57,6 +58,10 @@ internal sealed class EngineClient : DefaultTlsClient
         {
             extensions[ExtensionType.session_ticket] = _offeredTicket ?? TlsUtilities.EmptyBytes;
         }
+
+        // RFC 8449 §4: we take full-size records; a client offering 1.3 says so with 2^14 + 1.
+        extensions[ExtensionType.record_size_limit] = TlsUtilities.EncodeUint16(
+            _options.AdvertisedRecordSizeLimit ?? RecordSizeLimit.Advertised(_options.OnlyVersion != TlsVersion.Tls12));
 
         return extensions;
     }

@@ -164,6 +164,45 @@ internal sealed class EngineServer : DefaultTlsServer
         {
             serverExtensions.Remove(ExtensionType.session_ticket);
         }
+
+        AnswerRecordSizeLimit(serverExtensions);
+    }
+
+    /// <summary>
+    /// RFC 8449 §4: honour the client's record_size_limit and advertise ours. In TLS 1.2 our only protected
+    /// records besides application data are Finished and alerts, all far under 64 bytes, so cutting the
+    /// application data is enough. In TLS 1.3 our encrypted handshake flight must fit too: we shrink every
+    /// record in both directions to a power of two BouncyCastle can produce and advertise that size, or,
+    /// below 512 bytes, leave the extension unanswered (not negotiated, §4).
+    /// </summary>
+    private void AnswerRecordSizeLimit(IDictionary<int, byte[]> serverExtensions)
+    {
+        var limit = TlsExtensionsUtilities.GetRecordSizeLimitExtension(m_clientExtensions);
+        if (limit < 0)
+        {
+            return;
+        }
+
+        var tls13 = TlsUtilities.IsTlsV13(m_context.SecurityParameters.NegotiatedVersion);
+        var send = RecordSizeLimit.SendLimit(limit, tls13);
+        var advertised = RecordSizeLimit.Advertised(tls13);
+        if (tls13 && send < RecordSizeLimit.MaxPlaintext)
+        {
+            var code = RecordSizeLimit.FragmentCode(send);
+            if (code < 0)
+            {
+                return;
+            }
+
+            send = 1 << (8 + code);
+            advertised = send + 1;
+            _engine.FragmentCode = code;
+        }
+
+        // RFC 8449 §5: a server that negotiates record_size_limit does not also answer max_fragment_length.
+        serverExtensions.Remove(ExtensionType.max_fragment_length);
+        TlsExtensionsUtilities.AddRecordSizeLimitExtension(serverExtensions, advertised);
+        _engine.SendPlaintextLimit = send;
     }
 
     /// <summary>RFC 5077 §3.3: the session state sealed under our current ticket key.</summary>

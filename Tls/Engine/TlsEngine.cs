@@ -66,7 +66,7 @@ public sealed class TlsEngine
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var context = new EngineContext();
-        var protocol = new EngineClientProtocol();
+        var protocol = new EngineClientProtocol(context);
         var engine = new TlsEngine(protocol, protocol, context, true);
         engine.Guard(() => protocol.Connect(new EngineClient(options, context)));
         return engine;
@@ -78,7 +78,7 @@ public sealed class TlsEngine
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var context = new EngineContext();
-        var protocol = new EngineServerProtocol();
+        var protocol = new EngineServerProtocol(context);
         var engine = new TlsEngine(protocol, protocol, context, false);
         engine.Guard(() => protocol.Accept(new EngineServer(options, context)));
         return engine;
@@ -102,6 +102,9 @@ public sealed class TlsEngine
 
     /// <summary>Set once the handshake completed.</summary>
     public TlsConnectionInfo? Connection => _context.Connection;
+
+    /// <summary>Most application bytes we put in one record: 2^14, or less when the peer asked (RFC 8449).</summary>
+    public int MaxRecordPlaintext => _context.SendPlaintextLimit;
 
     /// <summary>Set once the engine failed.</summary>
     public TlsException? Error { get; private set; }
@@ -185,12 +188,20 @@ public sealed class TlsEngine
         return new TlsProcessResult(consumed, State);
     }
 
-    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1).</summary>
+    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer
+    /// when the peer's record_size_limit says so, RFC 8449).</summary>
     public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         ThrowIfCannotWrite();
         try
         {
+            var limit = _context.SendPlaintextLimit;
+            while (data.Length > limit)
+            {
+                _protocol.WriteApplicationData(data[..limit]);
+                data = data[limit..];
+            }
+
             _protocol.WriteApplicationData(data);
         }
         catch (Exception e) when (IsProtocolFailure(e))

@@ -36,6 +36,10 @@ public abstract class TlsOptions
     /// BouncyCastle's own (the handshake stays with BouncyCastle). On by default.</summary>
     public bool UsePlatformAead { get; init; } = true;
 
+    /// <summary>Tests only: a record_size_limit to advertise instead of the protocol maximum (RFC 8449). The
+    /// engine does not enforce it on what it receives; it exists to drive a server's answer to small limits.</summary>
+    internal int? AdvertisedRecordSizeLimit { get; init; }
+
     internal BcTlsCrypto Crypto => _crypto ??= UsePlatformAead ? new PlatformAeadTlsCrypto(Random) : new BcTlsCrypto(Random);
 }
 

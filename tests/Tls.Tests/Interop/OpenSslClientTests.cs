@@ -102,6 +102,24 @@ public class OpenSslClientTests
         Assert.Equal([false, true], server.Handshakes.Select(h => h.Resumed).ToArray());
     }
 
+    [Theory]
+    [InlineData("-tls1_3")]
+    [InlineData("-tls1_2")]
+    public async Task Openssl_client_small_and_padded_records_reach_our_server_whole(string version)
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        await using var server = new LoopbackTlsServer(
+            ServerOptions(new ServerCredentialSet(certificate.Credential)), LoopbackTlsServer.EchoLine);
+        var line = new string('p', 5000);
+        string[] padding = version == "-tls1_3" ? ["-record_padding", "256"] : [];
+
+        var run = await ExternalProcess.RunAsync("openssl",
+            ["s_client", "-connect", $"127.0.0.1:{server.Port}", version, "-max_send_frag", "512", .. padding, "-quiet"], line + "\n");
+
+        Assert.Contains(line, run.Stdout);
+        Assert.Single(server.Handshakes);
+    }
+
     [Fact]
     public async Task Openssl_client_renegotiation_is_refused()
     {
