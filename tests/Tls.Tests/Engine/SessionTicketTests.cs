@@ -151,6 +151,28 @@ public class SessionTicketTests
         Assert.True(Connect(Tls12(ClientOptions(cache)), server).Server.Engine.Connection!.Resumed);
     }
 
+    [Fact]
+    public void Client_forgets_a_session_whose_resumption_failed()
+    {
+        var cache = new TlsSessionCache();
+        var server = ServerOptions(new SessionTicketKeys(TestRandom.Create()));
+        Connect(Tls12(ClientOptions(cache)), server);
+        Assert.Equal(1, cache.Count);
+
+        var pair = new EnginePair(Tls12(ClientOptions(cache)), server);
+        pair.Client.Now = pair.Server.Now = TestPki.Now;
+        EnginePair.Transfer(pair.Client, pair.Server);
+        EnginePair.TransferAltered(pair.Server, pair.Client, bytes =>
+        {
+            bytes[^1] ^= 0x01; // the server's Finished, sealed under the resumed keys
+            return bytes;
+        });
+
+        Assert.Equal(TlsEngineState.Failed, pair.Client.Engine.State);
+        Assert.Equal(TlsAlertDescription.BadRecordMac, pair.Client.Engine.Error!.Alert!.Value.Description);
+        Assert.Equal(0, cache.Count);
+    }
+
     private static TlsClientOptions Tls12(TlsClientOptions options) => new()
     {
         ServerName = options.ServerName, Verifier = options.Verifier, Random = options.Random,
