@@ -128,13 +128,32 @@ public sealed class TlsEngine
     /// <param name="now">The current time; certificates are judged against it.</param>
     /// <param name="output">Receives bytes for the transport.</param>
     /// <param name="plaintext">Receives application data.</param>
-    public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
+    public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext) =>
+        ProcessCore(input, null, now, output, plaintext);
+
+    /// <summary>
+    /// <see cref="Process(ReadOnlySpan{byte}, DateTimeOffset, IBufferWriter{byte}, IBufferWriter{byte})"/> for input
+    /// the caller gives up: whole records in it are decrypted where they lie instead of being copied into the
+    /// engine's record buffer first (the I/O shell passes the transport's consumed buffer).
+    /// </summary>
+    internal TlsProcessResult ProcessInPlace(ArraySegment<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext) =>
+        ProcessCore(input, input, now, output, plaintext);
+
+    private TlsProcessResult ProcessCore(ReadOnlySpan<byte> input, ArraySegment<byte>? array, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
     {
         _context.CurrentTime = now;
         var consumed = 0;
         while (consumed < input.Length && CanReceive)
         {
             var rest = input[consumed..];
+            if (array is { } whole && _recordFill == 0 && WholeRecordLength(rest) is > 0 and var recordLength)
+            {
+                consumed += recordLength;
+                Offer(whole.Array!, whole.Offset + consumed - recordLength, recordLength);
+                DrainPlaintext(plaintext);
+                continue;
+            }
+
             if (_recordFill < TlsPolicy.RecordHeaderLength)
             {
                 var take = Math.Min(TlsPolicy.RecordHeaderLength - _recordFill, rest.Length);
@@ -265,9 +284,26 @@ public sealed class TlsEngine
         }
     }
 
-    private void Offer(int length)
+    /// <summary>The length of the non-empty, lawfully sized record at the start of <paramref name="rest"/>, when
+    /// it is all there; else 0 (the copying path handles partial, empty and oversized records).</summary>
+    private static int WholeRecordLength(ReadOnlySpan<byte> rest)
     {
-        Guard(() => _protocol.OfferInput(_record, 0, length));
+        if (rest.Length < TlsPolicy.RecordHeaderLength)
+        {
+            return 0;
+        }
+
+        var length = BinaryPrimitives.ReadUInt16BigEndian(rest[3..]);
+        return length is > 0 and <= TlsPolicy.MaxCiphertextLength && rest.Length >= TlsPolicy.RecordHeaderLength + length
+            ? TlsPolicy.RecordHeaderLength + length
+            : 0;
+    }
+
+    private void Offer(int length) => Offer(_record, 0, length);
+
+    private void Offer(byte[] buffer, int offset, int length)
+    {
+        Guard(() => _protocol.OfferInput(buffer, offset, length));
         if (!_peerClosed && _half.PeerClosed)
         {
             _peerClosed = true;
