@@ -11,6 +11,7 @@
 // peer's alerts and close_notify are seen when the application reads.
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using Apps.Tls.Engine;
 
 namespace Apps.Tls.Adapters;
@@ -193,7 +194,10 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
             while (!rest.IsEmpty && !stoppedEarly)
             {
                 var chunk = rest.Slice(0, Math.Min(rest.First.Length, ReceiveChunk));
-                var step = _engine.Process(chunk.FirstSpan, _time.GetUtcNow(), _sendQueue, _plaintext);
+                // Consumed input is ours to overwrite: whole records are decrypted in the transport's buffer.
+                var step = MemoryMarshal.TryGetArray(chunk.First, out var segment)
+                    ? _engine.ProcessInPlace(segment, _time.GetUtcNow(), _sendQueue, _plaintext)
+                    : _engine.Process(chunk.FirstSpan, _time.GetUtcNow(), _sendQueue, _plaintext);
                 consumed += step.Consumed;
                 rest = rest.Slice(chunk.Length);
                 stoppedEarly = step.Consumed < chunk.Length || _plaintext.Length >= PlaintextBuffer.Limit;

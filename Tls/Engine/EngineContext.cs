@@ -21,6 +21,12 @@ internal sealed class EngineContext
 
     public string? PeerDescription { get; set; }
 
+    /// <summary>RFC 8449: most application bytes per record the peer accepts from us.</summary>
+    public int SendPlaintextLimit { get; set; } = RecordSizeLimit.MaxPlaintext;
+
+    /// <summary>A TLS 1.3 server's max_fragment_length code honouring a small client limit, or -1.</summary>
+    public short FragmentCode { get; set; } = -1;
+
     public void AlertRaised(short level, short description) =>
         Events.Enqueue(new TlsAlertSent(new TlsAlert((TlsAlertLevel)level, (TlsAlertDescription)description)));
 

@@ -22,9 +22,34 @@ internal interface IEngineProtocol
 /// BouncyCastle answers a close_notify at once with its own and closes both directions (RFC 5246 §7.2.1
 /// behaviour). RFC 8446 §6.1 lets each side close its write side alone, so the answer is left to the caller.
 /// </summary>
-internal sealed class EngineClientProtocol : TlsClientProtocol, IEngineProtocol
+internal sealed class EngineClientProtocol(EngineContext context) : TlsClientProtocol, IEngineProtocol
 {
     private bool _writeClosed;
+
+    /// <summary>Called once the server's extensions are known (ServerHello in 1.2, EncryptedExtensions in 1.3):
+    /// RFC 8449 §4, the server's record_size_limit bounds every protected record we send from now on.</summary>
+    protected override void ApplyMaxFragmentLengthExtension(short maxFragmentLength)
+    {
+        base.ApplyMaxFragmentLengthExtension(maxFragmentLength);
+        var limit = _encryptedRecordSizeLimit is { } data
+            ? TlsExtensionsUtilities.ReadRecordSizeLimitExtension(data)
+            : TlsExtensionsUtilities.GetRecordSizeLimitExtension(m_serverExtensions);
+        if (limit >= 0)
+        {
+            context.SendPlaintextLimit = RecordSizeLimit.SendLimit(limit, TlsUtilities.IsTlsV13(Context));
+        }
+    }
+
+    private byte[]? _encryptedRecordSizeLimit;
+
+    /// <summary>See <see cref="EncryptedExtensionsFilter"/>: BouncyCastle would refuse record_size_limit here.</summary>
+    protected override void Receive13EncryptedExtensions(MemoryStream buf)
+    {
+        var body = new byte[buf.Length - buf.Position];
+        buf.ReadExactly(body);
+        (body, _encryptedRecordSizeLimit) = EncryptedExtensionsFilter.TakeRecordSizeLimit(body);
+        base.Receive13EncryptedExtensions(new MemoryStream(body, writable: false));
+    }
 
     public bool PeerClosed { get; private set; }
 
@@ -63,9 +88,14 @@ internal sealed class EngineClientProtocol : TlsClientProtocol, IEngineProtocol
 }
 
 /// <inheritdoc cref="EngineClientProtocol"/>
-internal sealed class EngineServerProtocol : TlsServerProtocol, IEngineProtocol
+internal sealed class EngineServerProtocol(EngineContext context) : TlsServerProtocol, IEngineProtocol
 {
     private bool _writeClosed;
+
+    /// <summary>RFC 8449 in TLS 1.3: a client limit under 2^14 + 1 binds our encrypted handshake messages too,
+    /// which only BouncyCastle's own fragmenting can honour (see <see cref="RecordSizeLimit"/>).</summary>
+    protected override void ApplyMaxFragmentLengthExtension(short maxFragmentLength) =>
+        base.ApplyMaxFragmentLengthExtension(maxFragmentLength >= 0 ? maxFragmentLength : context.FragmentCode);
 
     public bool PeerClosed { get; private set; }
 

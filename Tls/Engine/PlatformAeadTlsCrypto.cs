@@ -16,15 +16,87 @@ internal sealed class PlatformAeadTlsCrypto(SecureRandom random) : BcTlsCrypto(r
 {
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
         AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
-            ? new TlsAeadCipher(cryptoParams, new PlatformAeadCipher(true, false), new PlatformAeadCipher(false, false),
+            ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, false), new PlatformAeadCipher(false, false),
                 cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM)
             : base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
 
     protected override TlsCipher CreateChaCha20Poly1305(TlsCryptoParameters cryptoParams) =>
         ChaCha20Poly1305.IsSupported
-            ? new TlsAeadCipher(cryptoParams, new PlatformAeadCipher(true, true), new PlatformAeadCipher(false, true),
+            ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, true), new PlatformAeadCipher(false, true),
                 32, PlatformAeadCipher.TagSize, TlsAeadCipher.AEAD_CHACHA20_POLY1305)
             : base.CreateChaCha20Poly1305(cryptoParams);
+}
+
+/// <summary>
+/// BouncyCastle's record AEAD with one change on the sending side: each record is sealed in place in a
+/// buffer this cipher keeps and reuses, where <see cref="TlsAeadCipher"/> allocates a new record-sized
+/// array per record. Reuse is safe because BouncyCastle's <c>RecordStream.WriteRecord</c> copies the
+/// encoded record to its output before it asks for the next one. Nonces (RFC 5288 §3, RFC 7905 §2,
+/// RFC 8446 §5.3) and additional data are built exactly as the base class builds them.
+/// </summary>
+internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
+{
+    private const int NonceRfc5288 = 1;
+
+    private readonly PlatformAeadCipher _sealer;
+    private readonly byte[] _nonce;
+    private byte[] _record = [];
+
+    public PlatformAeadRecordCipher(TlsCryptoParameters cryptoParams, PlatformAeadCipher encrypt, PlatformAeadCipher decrypt,
+        int keySize, int macSize, int aeadType)
+        : base(cryptoParams, encrypt, decrypt, keySize, macSize, aeadType)
+    {
+        _sealer = encrypt;
+        _nonce = new byte[m_encryptNonce.Length + m_record_iv_length];
+    }
+
+    public override TlsEncodeResult EncodePlaintext(long seqNo, short contentType, ProtocolVersion recordVersion, int headerAllocation, ReadOnlySpan<byte> plaintext)
+    {
+        if (m_nonceMode == NonceRfc5288)
+        {
+            // RFC 5288 §3: salt from the key block, then the 8-byte explicit nonce (our sequence number).
+            m_encryptNonce.CopyTo(_nonce, 0);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(m_encryptNonce.Length), seqNo);
+        }
+        else
+        {
+            // RFC 7905 §2 / RFC 8446 §5.3: the padded sequence number XORed into the static IV.
+            Array.Clear(_nonce);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(_nonce.Length - 8), seqNo);
+            for (var i = 0; i < m_encryptNonce.Length; i++)
+            {
+                _nonce[i] ^= m_encryptNonce[i];
+            }
+        }
+
+        var innerLength = plaintext.Length + (m_encryptUseInnerPlaintext ? 1 : 0);
+        var ciphertextLength = m_record_iv_length + innerLength + m_macSize;
+        var total = headerAllocation + ciphertextLength;
+        if (_record.Length < total)
+        {
+            _record = new byte[Math.Max(total, headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize)];
+        }
+
+        var at = headerAllocation;
+        if (m_record_iv_length != 0)
+        {
+            _nonce.AsSpan(_nonce.Length - m_record_iv_length).CopyTo(_record.AsSpan(at));
+            at += m_record_iv_length;
+        }
+
+        // RFC 8446 §5.2 opaque_type (23); 25 is DTLS 1.2's tls12_cid, which a TLS connection never has.
+        var recordType = !m_encryptUseInnerPlaintext ? contentType : m_isTlsV13 ? ContentType.application_data : (short)25;
+        var additionalData = GetAdditionalData(seqNo, recordType, recordVersion, ciphertextLength, innerLength, m_encryptConnectionID);
+        plaintext.CopyTo(_record.AsSpan(at));
+        if (m_encryptUseInnerPlaintext)
+        {
+            // RFC 8446 §5.2: TLSInnerPlaintext carries the real content type after the content.
+            _record[at + plaintext.Length] = (byte)contentType;
+        }
+
+        _sealer.Seal(_nonce, additionalData, _record.AsSpan(at, innerLength), _record.AsSpan(at + innerLength, m_macSize));
+        return new TlsEncodeResult(_record, 0, total, recordType);
+    }
 }
 
 /// <summary>One direction of a record AEAD over .NET's primitives; tags are 16 bytes, appended to the ciphertext.</summary>
@@ -56,6 +128,19 @@ internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAead
 
         _nonce = nonce;
         _additionalData = additionalData;
+    }
+
+    /// <summary>Seals <paramref name="data"/> in place and writes the tag (the nonce is the caller's, not Init's).</summary>
+    public void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, Span<byte> data, Span<byte> tag)
+    {
+        if (_aes is not null)
+        {
+            _aes.Encrypt(nonce, data, data, tag, additionalData);
+        }
+        else
+        {
+            _chaCha!.Encrypt(nonce, data, data, tag, additionalData);
+        }
     }
 
     public int GetOutputSize(int inputLength) => encrypting ? inputLength + TagSize : Math.Max(0, inputLength - TagSize);

@@ -66,7 +66,7 @@ public sealed class TlsEngine
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var context = new EngineContext();
-        var protocol = new EngineClientProtocol();
+        var protocol = new EngineClientProtocol(context);
         var engine = new TlsEngine(protocol, protocol, context, true);
         engine.Guard(() => protocol.Connect(new EngineClient(options, context)));
         return engine;
@@ -78,7 +78,7 @@ public sealed class TlsEngine
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
         var context = new EngineContext();
-        var protocol = new EngineServerProtocol();
+        var protocol = new EngineServerProtocol(context);
         var engine = new TlsEngine(protocol, protocol, context, false);
         engine.Guard(() => protocol.Accept(new EngineServer(options, context)));
         return engine;
@@ -103,6 +103,9 @@ public sealed class TlsEngine
     /// <summary>Set once the handshake completed.</summary>
     public TlsConnectionInfo? Connection => _context.Connection;
 
+    /// <summary>Most application bytes we put in one record: 2^14, or less when the peer asked (RFC 8449).</summary>
+    public int MaxRecordPlaintext => _context.SendPlaintextLimit;
+
     /// <summary>Set once the engine failed.</summary>
     public TlsException? Error { get; private set; }
 
@@ -125,13 +128,32 @@ public sealed class TlsEngine
     /// <param name="now">The current time; certificates are judged against it.</param>
     /// <param name="output">Receives bytes for the transport.</param>
     /// <param name="plaintext">Receives application data.</param>
-    public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
+    public TlsProcessResult Process(ReadOnlySpan<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext) =>
+        ProcessCore(input, null, now, output, plaintext);
+
+    /// <summary>
+    /// <see cref="Process(ReadOnlySpan{byte}, DateTimeOffset, IBufferWriter{byte}, IBufferWriter{byte})"/> for input
+    /// the caller gives up: whole records in it are decrypted where they lie instead of being copied into the
+    /// engine's record buffer first (the I/O shell passes the transport's consumed buffer).
+    /// </summary>
+    internal TlsProcessResult ProcessInPlace(ArraySegment<byte> input, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext) =>
+        ProcessCore(input, input, now, output, plaintext);
+
+    private TlsProcessResult ProcessCore(ReadOnlySpan<byte> input, ArraySegment<byte>? array, DateTimeOffset now, IBufferWriter<byte> output, IBufferWriter<byte> plaintext)
     {
         _context.CurrentTime = now;
         var consumed = 0;
         while (consumed < input.Length && CanReceive)
         {
             var rest = input[consumed..];
+            if (array is { } whole && _recordFill == 0 && WholeRecordLength(rest) is > 0 and var recordLength)
+            {
+                consumed += recordLength;
+                Offer(whole.Array!, whole.Offset + consumed - recordLength, recordLength);
+                DrainPlaintext(plaintext);
+                continue;
+            }
+
             if (_recordFill < TlsPolicy.RecordHeaderLength)
             {
                 var take = Math.Min(TlsPolicy.RecordHeaderLength - _recordFill, rest.Length);
@@ -185,12 +207,20 @@ public sealed class TlsEngine
         return new TlsProcessResult(consumed, State);
     }
 
-    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1).</summary>
+    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer
+    /// when the peer's record_size_limit says so, RFC 8449).</summary>
     public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         ThrowIfCannotWrite();
         try
         {
+            var limit = _context.SendPlaintextLimit;
+            while (data.Length > limit)
+            {
+                _protocol.WriteApplicationData(data[..limit]);
+                data = data[limit..];
+            }
+
             _protocol.WriteApplicationData(data);
         }
         catch (Exception e) when (IsProtocolFailure(e))
@@ -254,9 +284,26 @@ public sealed class TlsEngine
         }
     }
 
-    private void Offer(int length)
+    /// <summary>The length of the non-empty, lawfully sized record at the start of <paramref name="rest"/>, when
+    /// it is all there; else 0 (the copying path handles partial, empty and oversized records).</summary>
+    private static int WholeRecordLength(ReadOnlySpan<byte> rest)
     {
-        Guard(() => _protocol.OfferInput(_record, 0, length));
+        if (rest.Length < TlsPolicy.RecordHeaderLength)
+        {
+            return 0;
+        }
+
+        var length = BinaryPrimitives.ReadUInt16BigEndian(rest[3..]);
+        return length is > 0 and <= TlsPolicy.MaxCiphertextLength && rest.Length >= TlsPolicy.RecordHeaderLength + length
+            ? TlsPolicy.RecordHeaderLength + length
+            : 0;
+    }
+
+    private void Offer(int length) => Offer(_record, 0, length);
+
+    private void Offer(byte[] buffer, int offset, int length)
+    {
+        Guard(() => _protocol.OfferInput(buffer, offset, length));
         if (!_peerClosed && _half.PeerClosed)
         {
             _peerClosed = true;

@@ -36,6 +36,10 @@ public abstract class TlsOptions
     /// BouncyCastle's own (the handshake stays with BouncyCastle). On by default.</summary>
     public bool UsePlatformAead { get; init; } = true;
 
+    /// <summary>Tests only: a record_size_limit to advertise instead of the protocol maximum (RFC 8449). The
+    /// engine does not enforce it on what it receives; it exists to drive a server's answer to small limits.</summary>
+    internal int? AdvertisedRecordSizeLimit { get; init; }
+
     internal BcTlsCrypto Crypto => _crypto ??= UsePlatformAead ? new PlatformAeadTlsCrypto(Random) : new BcTlsCrypto(Random);
 }
 
@@ -57,4 +61,7 @@ public sealed class TlsServerOptions : TlsOptions
 {
     /// <summary>Certificates and keys, chosen by the client's SNI; the first is the default.</summary>
     public required ServerCredentialSet Credentials { get; init; }
+
+    /// <summary>Keys for TLS 1.2 session tickets (RFC 5077); null issues none. Share one instance per server.</summary>
+    public SessionTicketKeys? TicketKeys { get; init; }
 }

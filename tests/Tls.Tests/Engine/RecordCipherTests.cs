@@ -40,4 +40,28 @@ public class RecordCipherTests
         Assert.Equal(data, pair.Server.TakeReceived());
         Assert.Equal(data, pair.Client.TakeReceived());
     }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls13)]
+    [InlineData(TlsVersion.Tls12)]
+    public void Platform_record_cipher_seals_records_without_a_record_sized_allocation_each(TlsVersion version)
+    {
+        var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),
+            client: c => new TlsClientOptions { ServerName = c.ServerName, Verifier = c.Verifier, Random = c.Random, OnlyVersion = version });
+        pair.Handshake();
+        var data = new byte[16 * 1024];
+        var wire = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
+        pair.Client.Engine.Write(data, wire);
+        wire.ResetWrittenCount();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 32; i++)
+        {
+            pair.Client.Engine.Write(data, wire);
+            wire.ResetWrittenCount();
+        }
+
+        var perRecord = (GC.GetAllocatedBytesForCurrentThread() - before) / 32;
+        Assert.True(perRecord < 2048, $"{perRecord} bytes allocated per 16 KiB record");
+    }
 }

@@ -80,6 +80,47 @@ public class OpenSslClientTests
     }
 
     [Fact]
+    public async Task Openssl_client_resumes_from_a_ticket_our_server_issued_and_keeps_no_state_for()
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        using var directory = new TempDirectory();
+        var session = Path.Combine(directory.Path, "session.pem");
+        var options = new TlsServerOptions
+        {
+            Credentials = new ServerCredentialSet(certificate.Credential), Random = TestRandom.Create(),
+            TicketKeys = new SessionTicketKeys(TestRandom.Create(), ticketLifetime: TimeSpan.FromMinutes(30)),
+        };
+        await using var server = new LoopbackTlsServer(options, LoopbackTlsServer.Echo);
+        string[] common = ["s_client", "-connect", $"127.0.0.1:{server.Port}", "-servername", "localhost", "-tls1_2"];
+
+        var first = await ExternalProcess.RunAsync("openssl", [.. common, "-sess_out", session], "x\n");
+        var second = await ExternalProcess.RunAsync("openssl", [.. common, "-sess_in", session], "x\n");
+
+        Assert.Contains("New, TLSv1.2", first.Stdout);
+        Assert.Contains("TLS session ticket lifetime hint: 1800 (seconds)", first.Stdout);
+        Assert.Contains("Reused, TLSv1.2", second.Stdout);
+        Assert.Equal([false, true], server.Handshakes.Select(h => h.Resumed).ToArray());
+    }
+
+    [Theory]
+    [InlineData("-tls1_3")]
+    [InlineData("-tls1_2")]
+    public async Task Openssl_client_small_and_padded_records_reach_our_server_whole(string version)
+    {
+        var certificate = TestPki.Get(ServerKeyType.EcdsaP256);
+        await using var server = new LoopbackTlsServer(
+            ServerOptions(new ServerCredentialSet(certificate.Credential)), LoopbackTlsServer.EchoLine);
+        var line = new string('p', 5000);
+        string[] padding = version == "-tls1_3" ? ["-record_padding", "256"] : [];
+
+        var run = await ExternalProcess.RunAsync("openssl",
+            ["s_client", "-connect", $"127.0.0.1:{server.Port}", version, "-max_send_frag", "512", .. padding, "-quiet"], line + "\n");
+
+        Assert.Contains(line, run.Stdout);
+        Assert.Single(server.Handshakes);
+    }
+
+    [Fact]
     public async Task Openssl_client_renegotiation_is_refused()
     {
         var certificate = TestPki.Get(ServerKeyType.EcdsaP256);

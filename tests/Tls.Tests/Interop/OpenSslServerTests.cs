@@ -64,6 +64,25 @@ public class OpenSslServerTests
     }
 
     [Fact]
+    public async Task Our_client_resumes_from_an_openssl_ticket_when_openssl_keeps_no_session_cache()
+    {
+        var certificate = TestPki.Get(ServerKeyType.Rsa);
+        await using var server = await StartServerAsync(certificate, "-tls1_2", "-no_cache");
+        var cache = new TlsSessionCache();
+        var options = ClientOptions(certificate, cache: cache);
+
+        var (first, firstPage) = await GetPageAsync(server.Port, options);
+        Assert.NotNull(cache.FindEntry("localhost", TimeProvider.System.GetUtcNow())?.Ticket);
+        var (second, secondPage) = await GetPageAsync(server.Port, options);
+
+        Assert.Equal(TlsVersion.Tls12, first.Version);
+        Assert.False(first.Resumed);
+        Assert.Contains("New, TLSv1.2", firstPage);
+        Assert.True(second.Resumed);
+        Assert.Contains("Reused, TLSv1.2", secondPage);
+    }
+
+    [Fact]
     public async Task Our_client_refuses_an_unexpected_certificate_and_openssl_sees_the_alert()
     {
         var served = TestPki.Get(ServerKeyType.EcdsaP256);
