@@ -41,7 +41,7 @@ public sealed class HostSocketTransport : IConduitTransport
 
         var socket = await HappyEyeballsAsync(Interleave(addresses), port, cancellationToken).ConfigureAwait(false)
             ?? throw new ConduitException($"cannot connect to {host} port {port}: every address refused or timed out; check that the server runs and the port is right");
-        return Wrap(socket, Name);
+        return Wrap(socket, Name, inlineReads: false);
     }
 
     public Task<IConduitListener> ListenAsync(IPEndPoint local, CancellationToken cancellationToken = default)
@@ -68,9 +68,12 @@ public sealed class HostSocketTransport : IConduitTransport
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    internal static ConduitConnection Wrap(Socket socket, string transport)
+    /// <summary>Wraps a connected socket. Accepted (server) connections hand received data to the application inline
+    /// (see <see cref="SocketPipe"/>); client connections keep a thread-pool hop, so that a client that blocks on its
+    /// own connection cannot stall that connection's receive loop.</summary>
+    internal static ConduitConnection Wrap(Socket socket, string transport, bool inlineReads)
     {
-        var pipe = new SocketPipe(socket);
+        var pipe = new SocketPipe(socket, inlineReads);
         pipe.Start();
         return new ConduitConnection(pipe, socket.LocalEndPoint, socket.RemoteEndPoint, transport, pipe.DisposeAsync, pipe.Abort, closed: pipe.Closed);
     }
@@ -178,7 +181,7 @@ public sealed class HostSocketTransport : IConduitTransport
                     continue; // the client went away between SYN and accept
                 }
 
-                return Wrap(accepted, transport);
+                return Wrap(accepted, transport, inlineReads: true);
             }
         }
 
