@@ -1,11 +1,13 @@
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Apps.Http.Service.Tests;
 
-/// <summary>The in-memory copy of small static files: same metadata as the disk, never stale, bounded.</summary>
+/// <summary>The in-memory copy of small static files: same metadata as the disk, stale for at most one period, bounded.</summary>
 public sealed class CachedFileProviderTests : IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("cached-files-");
+    private readonly FakeTimeProvider _time = new();
 
     public void Dispose() => _root.Delete(recursive: true);
 
@@ -24,7 +26,7 @@ public sealed class CachedFileProviderTests : IDisposable
     }
 
     private CachedFileProvider Provider(int maxFileBytes = CachedFileProvider.DefaultMaxFileBytes, long maxTotalBytes = CachedFileProvider.DefaultMaxTotalBytes) =>
-        new(new PhysicalFileProvider(_root.FullName), maxFileBytes, maxTotalBytes);
+        new(new PhysicalFileProvider(_root.FullName), _time, TimeSpan.FromSeconds(1), maxFileBytes, maxTotalBytes);
 
     [Fact]
     public void Small_file_comes_from_memory_with_the_disks_length_and_time()
@@ -46,20 +48,52 @@ public sealed class CachedFileProviderTests : IDisposable
     }
 
     [Fact]
-    public void Edited_file_is_served_new_on_the_next_lookup_even_at_the_same_length()
+    public void Edited_file_is_served_new_once_the_revalidation_period_has_passed_even_at_the_same_length()
     {
         Write("page.html", "first", new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         using var provider = Provider();
-        Assert.Equal("first", Read(provider.GetFileInfo("page.html")));
+        Assert.Equal("first", Read(provider.GetFileInfo("/page.html")));
 
         Write("page.html", "again", new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
-        var edited = provider.GetFileInfo("page.html");
+        var withinPeriod = provider.GetFileInfo("/page.html");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var edited = provider.GetFileInfo("/page.html");
         Write("page.html", "a longer third version", new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
-        var longer = provider.GetFileInfo("page.html");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var longer = provider.GetFileInfo("/page.html");
 
+        Assert.Equal("first", Read(withinPeriod));
         Assert.Equal("again", Read(edited));
         Assert.Equal("a longer third version", Read(longer));
         Assert.Equal(longer.Length, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Deleted_file_is_gone_after_the_period_and_its_memory_is_released()
+    {
+        var path = Write("gone.txt", "soon gone", DateTime.UtcNow);
+        using var provider = Provider();
+        Assert.True(provider.GetFileInfo("/gone.txt").Exists);
+
+        File.Delete(path);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.False(provider.GetFileInfo("/gone.txt").Exists);
+        Assert.Equal(0, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void A_freshly_checked_file_is_known_not_to_be_a_directory_without_asking_the_disk()
+    {
+        Write("a.txt", "text", DateTime.UtcNow);
+        Directory.CreateDirectory(Path.Combine(_root.FullName, "docs"));
+        using var provider = Provider();
+        provider.GetFileInfo("/a.txt");
+
+        Assert.False(provider.GetDirectoryContents("/a.txt/").Exists);
+        Assert.False(provider.GetDirectoryContents("/a.txt").Exists);
+        Assert.True(provider.GetDirectoryContents("/docs/").Exists);
+        Assert.True(provider.GetDirectoryContents("/").Exists);
     }
 
     [Fact]

@@ -76,8 +76,8 @@ internal sealed class BenchServer : IAsyncDisposable
     }
 
     /// <summary>Starts Debian's nginx serving <paramref name="site"/> over HTTPS (HTTP/1.1 and h2) with the same certificate, one
-    /// worker per core (as many as the thread pool Kestrel runs on) and the same security headers as our service, so that
-    /// responses are the same size; its workers run as root because the temporary site is readable by its owner only.</summary>
+    /// worker per core (as many as the thread pool Kestrel runs on), the same security headers as our service, so that
+    /// responses are the same size, and the same file caching (open_file_cache, revalidated each second); its workers run as root because the temporary site is readable by its owner only.</summary>
     public static async Task<BenchServer> StartNginxAsync(string workDir, string site, string certificate, string key, string contentSecurityPolicy)
     {
         var port = FreePort();
@@ -96,6 +96,9 @@ internal sealed class BenchServer : IAsyncDisposable
               access_log off;
               sendfile on;
               server_tokens off;
+              # Our service keeps small files in memory and checks them against the disk once a second; nginx the same way.
+              open_file_cache max=1000 inactive=20s;
+              open_file_cache_valid 1s;
               keepalive_requests 1000000;
               client_body_temp_path {{temp}}; proxy_temp_path {{temp}}; fastcgi_temp_path {{temp}}; uwsgi_temp_path {{temp}}; scgi_temp_path {{temp}};
               server {
