@@ -15,14 +15,15 @@ internal sealed class SocketPipe : IDuplexPipe
     private const int ReceiveSize = 16 * 1024;
 
     private readonly Socket _socket;
-    // Thread hops cost more than anything else per request on a busy machine. With inlineReads the receive loop runs
+    // Thread hops cost more than anything else per request on a busy machine. The application's flush runs the send
+    // loop inline (its send usually completes at once, on the same thread); with inlineReads the receive loop also runs
     // the application's read (TLS, then Kestrel) on the thread the socket completed on, as Kestrel's own
-    // UnsafePreferInlineScheduling does. The application's flush queues the send loop on its own thread's local
-    // queue: it runs right after the application's current turn, on the same thread, and takes everything that turn
-    // flushed in one send (an HTTP/2 connection's first SETTINGS, WINDOW_UPDATE and ACK frames are three flushes; sent
-    // inline they were three packets). Writers that waited on back-pressure resume on the thread pool.
+    // UnsafePreferInlineScheduling does. Writers that waited on back-pressure resume on the thread pool. (Deferring the
+    // send to the end of the thread's work item would merge an HTTP/2 connection's first frames into one packet, but
+    // that work item is the socket engine's batch of completions for many connections, up to 15 ms long: every
+    // response would wait for the whole batch.)
     private readonly Pipe _received;
-    private readonly Pipe _toSend = new(new PipeOptions(readerScheduler: AfterThisTurn.Instance, writerScheduler: PipeScheduler.ThreadPool,
+    private readonly Pipe _toSend = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
     private readonly CancellationTokenSource _closed = new();
     private readonly List<ArraySegment<byte>> _segments = [];
@@ -195,14 +196,5 @@ internal sealed class SocketPipe : IDuplexPipe
         await _received.Reader.CompleteAsync().ConfigureAwait(false);
         Cancel();
         _closed.Dispose();
-    }
-
-    /// <summary>Runs work on the current thread-pool thread's local queue: after the current work item, same thread.</summary>
-    private sealed class AfterThisTurn : PipeScheduler
-    {
-        public static readonly AfterThisTurn Instance = new();
-
-        public override void Schedule(Action<object?> action, object? state) =>
-            System.Threading.ThreadPool.UnsafeQueueUserWorkItem(action, state, preferLocal: true);
     }
 }
