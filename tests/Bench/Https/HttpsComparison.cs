@@ -27,8 +27,10 @@ internal static class HttpsComparison
         var servers = new List<BenchServer>();
         LinuxNamespace? ns = null;
 
-        // Ctrl+C reaches wrk and the servers too; stay alive long enough to remove the namespace and the temp files.
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
+        // On Ctrl+C or SIGTERM stop the load tools and measuring, but stay alive to stop the servers and remove the
+        // namespace (with the TAP device in it) and the temporary files.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         try
         {
             var site = Directory.CreateDirectory(Path.Combine(work.FullName, "site")).FullName;
@@ -76,6 +78,11 @@ internal static class HttpsComparison
             Print(servers, rows);
             return 0;
         }
+        catch (OperationCanceledException) when (Interrupted.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("https: interrupted; stopping the servers and removing the namespace and temporary files");
+            return 130;
+        }
         finally
         {
             if (ns is not null)
@@ -92,12 +99,24 @@ internal static class HttpsComparison
         }
     }
 
+    /// <summary>Cancelled by Ctrl+C or SIGTERM: the load tool running is killed and no further measurement starts.</summary>
+    internal static CancellationToken Interrupted => Interruption.Token;
+
+    private static readonly CancellationTokenSource Interruption = new();
+
+    private static void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Interruption.Cancel();
+    }
+
     /// <summary>Warms every server up with the measured kind of load (so that JIT tiering and pools settle), then measures
     /// the servers one after another, <paramref name="rounds"/> times over, keeping each one's best figure.</summary>
     private static async Task<double[]> MeasureAsync(List<BenchServer> servers, int rounds, Func<BenchServer, Task<double>> warmUp, Func<BenchServer, Task<double>> measure)
     {
         foreach (var server in servers)
         {
+            Interrupted.ThrowIfCancellationRequested();
             await warmUp(server);
         }
 
@@ -106,6 +125,7 @@ internal static class HttpsComparison
         {
             for (var i = 0; i < servers.Count; i++)
             {
+                Interrupted.ThrowIfCancellationRequested();
                 values[i] = Math.Max(values[i], await measure(servers[i]));
             }
         }

@@ -79,7 +79,16 @@ internal static partial class LoadTool
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(HttpsComparison.Interrupted).WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         return await output + await error;
     }
 
