@@ -73,6 +73,8 @@ public static class Program
                 return 2;
             }
 
+            // Before any logger exists: the console logger keeps the writer it finds.
+            using var console = BufferedConsoleOutput.Install();
             try
             {
                 return await ServiceHost.RunAsync(settings, Console.Out);

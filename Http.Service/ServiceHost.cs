@@ -26,7 +26,7 @@ internal static class ServiceHost
     public static async Task<int> RunAsync(ServiceSettings settings, TextWriter output)
     {
         using var trace = settings.TracePath is null ? null : new ChromeTraceWriter(settings.TracePath);
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new ConsoleLogProvider(output)));
 
         await using var entropy = await EntropyRuntime.StartAsync(new EntropyRuntimeOptions
         {
@@ -55,7 +55,7 @@ internal static class ServiceHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddProvider(new ConsoleLogProvider(output));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // Kestrel warns that HTTP/2 needs TLS (it cannot see TLS done by connection middleware, yet ALPN h2 works)

@@ -29,7 +29,7 @@ public sealed class HostSocketTransport : IConduitTransport
     public async Task<ConduitConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
     {
         var socket = await _racing.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
-        return Wrap(socket, Name);
+        return Wrap(socket, Name, inlineReads: false);
     }
 
     public Task<IConduitListener> ListenAsync(IPEndPoint local, CancellationToken cancellationToken = default)
@@ -56,9 +56,12 @@ public sealed class HostSocketTransport : IConduitTransport
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    internal static ConduitConnection Wrap(Socket socket, string transport)
+    /// <summary>Wraps a connected socket. Accepted (server) connections hand received data to the application inline
+    /// (see <see cref="SocketPipe"/>); client connections keep a thread-pool hop, so that a client that blocks on its
+    /// own connection cannot stall that connection's receive loop.</summary>
+    internal static ConduitConnection Wrap(Socket socket, string transport, bool inlineReads)
     {
-        var pipe = new SocketPipe(socket);
+        var pipe = new SocketPipe(socket, inlineReads);
         pipe.Start();
         return new ConduitConnection(pipe, socket.LocalEndPoint, socket.RemoteEndPoint, transport, pipe.DisposeAsync, pipe.Abort, closed: pipe.Closed);
     }
@@ -85,7 +88,7 @@ public sealed class HostSocketTransport : IConduitTransport
                     continue; // the client went away between SYN and accept
                 }
 
-                return Wrap(accepted, transport);
+                return Wrap(accepted, transport, inlineReads: true);
             }
         }
 

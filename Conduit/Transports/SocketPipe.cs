@@ -15,17 +15,30 @@ internal sealed class SocketPipe : IDuplexPipe
     private const int ReceiveSize = 16 * 1024;
 
     private readonly Socket _socket;
-    private readonly Pipe _received = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
-    private readonly Pipe _toSend = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+    // Thread hops cost more than anything else per request on a busy machine. The application's flush runs the send
+    // loop inline (its send usually completes at once, on the same thread); with inlineReads the receive loop also runs
+    // the application's read (TLS, then Kestrel) on the thread the socket completed on, as Kestrel's own
+    // UnsafePreferInlineScheduling does. Writers that waited on back-pressure resume on the thread pool. (Deferring the
+    // send to the end of the thread's work item would merge an HTTP/2 connection's first frames into one packet, but
+    // that work item is the socket engine's batch of completions for many connections, up to 15 ms long: every
+    // response would wait for the whole batch.)
+    private readonly Pipe _received;
+    private readonly Pipe _toSend = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
+        pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
     private readonly CancellationTokenSource _closed = new();
     private readonly List<ArraySegment<byte>> _segments = [];
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
     private int _disposed;
 
-    public SocketPipe(Socket socket)
+    /// <param name="socket">A connected socket; the pipe owns it.</param>
+    /// <param name="inlineReads">Run the application's read continuations on the receive loop's thread (server
+    /// connections whose application never blocks waiting for its own connection, such as Kestrel).</param>
+    public SocketPipe(Socket socket, bool inlineReads)
     {
         _socket = socket;
+        _received = new Pipe(new PipeOptions(readerScheduler: inlineReads ? PipeScheduler.Inline : PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
         _socket.NoDelay = true;
     }
 
@@ -36,28 +49,38 @@ internal sealed class SocketPipe : IDuplexPipe
     /// <summary>Cancelled when the connection ends (reset, abort or dispose).</summary>
     public CancellationToken Closed => _closed.Token;
 
+    /// <summary>Starts both loops on the caller's thread; each returns at its first wait (nothing to read or send yet).</summary>
     public void Start()
     {
-        _receiving = Task.Run(ReceiveAsync);
-        _sending = Task.Run(SendAsync);
+        _receiving = ReceiveAsync();
+        _sending = SendAsync();
     }
 
     private async Task ReceiveAsync()
     {
         var writer = _received.Writer;
         Exception? error = null;
+        using var receive = new SocketOperation();
         try
         {
             while (true)
             {
                 var memory = writer.GetMemory(ReceiveSize);
-                var n = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
-                if (n == 0)
+                var result = await receive.ReceiveAsync(_socket, memory).ConfigureAwait(false);
+                if (result.Failed)
+                {
+                    // Reset, aborted or shut down: Kestrel expects a ConnectionResetException on Input.
+                    error = new ConnectionResetException(new SocketException((int)result.Error).Message);
+                    Cancel();
+                    break;
+                }
+
+                if (result.Bytes == 0)
                 {
                     break; // FIN
                 }
 
-                writer.Advance(n);
+                writer.Advance(result.Bytes);
                 var flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted)
                 {
@@ -65,19 +88,8 @@ internal sealed class SocketPipe : IDuplexPipe
                 }
             }
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted
-                                            or SocketError.OperationAborted or SocketError.Shutdown)
-        {
-            error = new ConnectionResetException(e.Message, e);
-            Cancel();
-        }
         catch (ObjectDisposedException)
         {
-            Cancel();
-        }
-        catch (SocketException e)
-        {
-            error = new ConnectionResetException(e.Message, e);
             Cancel();
         }
 
@@ -87,6 +99,7 @@ internal sealed class SocketPipe : IDuplexPipe
     private async Task SendAsync()
     {
         var reader = _toSend.Reader;
+        using var send = new SocketOperation();
         try
         {
             while (true)
@@ -98,9 +111,10 @@ internal sealed class SocketPipe : IDuplexPipe
                     break;
                 }
 
-                if (!buffer.IsEmpty)
+                if (!buffer.IsEmpty && (await SendBufferAsync(send, buffer).ConfigureAwait(false)).Failed)
                 {
-                    await SendBufferAsync(buffer).ConfigureAwait(false);
+                    Cancel(); // the peer is gone; what is left cannot be delivered
+                    break;
                 }
 
                 reader.AdvanceTo(buffer.End);
@@ -120,12 +134,11 @@ internal sealed class SocketPipe : IDuplexPipe
     }
 
     /// <summary>All pending segments go to the socket in one call (one piece at a time costs most of the throughput).</summary>
-    private async ValueTask SendBufferAsync(ReadOnlySequence<byte> buffer)
+    private ValueTask<SocketResult> SendBufferAsync(SocketOperation send, ReadOnlySequence<byte> buffer)
     {
         if (buffer.IsSingleSegment)
         {
-            await _socket.SendAsync(buffer.First, SocketFlags.None).ConfigureAwait(false);
-            return;
+            return send.SendAsync(_socket, buffer.First);
         }
 
         _segments.Clear();
@@ -139,7 +152,7 @@ internal sealed class SocketPipe : IDuplexPipe
             _segments.Add(segment);
         }
 
-        await _socket.SendAsync(_segments, SocketFlags.None).ConfigureAwait(false);
+        return send.SendAsync(_socket, _segments);
     }
 
     private void Cancel()

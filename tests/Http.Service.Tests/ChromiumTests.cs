@@ -35,7 +35,7 @@ public sealed class ChromiumTests
             Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
             Assert.Contains("<td id=\"fingerprint\"><code>" + service.Fingerprint + "</code>", result.Output);
             Assert.DoesNotContain("Content Security Policy", result.Error);
-            Assert.Contains("\"GET / HTTP/2\" 200", service.Log);
+            Assert.Contains("\"GET / HTTP/2\" 200", await service.WaitForLogAsync("\"GET / HTTP/2\" 200"));
         }
         finally
         {

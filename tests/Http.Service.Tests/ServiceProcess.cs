@@ -49,6 +49,17 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the log holds <paramref name="text"/> (the service writes its log in batches), up to 30 s.</summary>
+    public async Task<string> WaitForLogAsync(string text)
+    {
+        for (var i = 0; i < 300 && !Log.Contains(text, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        return Log;
+    }
+
     /// <summary>Completes once the start-up lines are out (faults if the process exits first).</summary>
     public Task Ready { get; private set; } = Task.CompletedTask;
 

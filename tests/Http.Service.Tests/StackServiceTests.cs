@@ -38,7 +38,7 @@ public sealed class StackServiceTests
             Assert.Matches("<td id=\"stack\">address 10\\.77\\.0\\.2/24; packets in [1-9][0-9]*, out [1-9][0-9]*, dropped [0-9]+</td>", status.Output);
             Assert.Equal(0, download.ExitCode);
             Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(blob)));
-            Assert.Contains("10.77.0.1 \"GET /blob.bin HTTP/2\" 200", service.Log);
+            Assert.Contains("10.77.0.1 \"GET /blob.bin HTTP/2\" 200", await service.WaitForLogAsync("10.77.0.1 \"GET /blob.bin HTTP/2\" 200"));
         }
         finally
         {

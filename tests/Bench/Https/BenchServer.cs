@@ -62,13 +62,23 @@ internal sealed class BenchServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var baseUrl = await ready.Task.WaitAsync(TimeSpan.FromSeconds(120));
-        return new BenchServer(name, process, baseUrl, null);
+        try
+        {
+            var baseUrl = await ready.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            return new BenchServer(name, process, baseUrl, null);
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Starts Debian's nginx serving <paramref name="site"/> over HTTPS (HTTP/1.1 and h2) with the same certificate; its
-    /// workers run as root because the temporary site is readable by its owner only.</summary>
-    public static async Task<BenchServer> StartNginxAsync(string workDir, string site, string certificate, string key)
+    /// <summary>Starts Debian's nginx serving <paramref name="site"/> over HTTPS (HTTP/1.1 and h2) with the same certificate, one
+    /// worker per core (as many as the thread pool Kestrel runs on), the same security headers as our service, so that
+    /// responses are the same size, and the same file caching (open_file_cache, revalidated each second); its workers run as root because the temporary site is readable by its owner only.</summary>
+    public static async Task<BenchServer> StartNginxAsync(string workDir, string site, string certificate, string key, string contentSecurityPolicy)
     {
         var port = FreePort();
         Directory.CreateDirectory(Path.Combine(workDir, "tmp"));
@@ -77,7 +87,7 @@ internal sealed class BenchServer : IAsyncDisposable
         await File.WriteAllTextAsync(config, $$"""
             daemon off;
             user root;
-            worker_processes auto;
+            worker_processes {{Environment.ProcessorCount}};
             pid {{workDir}}/nginx.pid;
             error_log {{workDir}}/error.log warn;
             events { worker_connections 4096; }
@@ -85,6 +95,10 @@ internal sealed class BenchServer : IAsyncDisposable
               include /etc/nginx/mime.types;
               access_log off;
               sendfile on;
+              server_tokens off;
+              # Our service keeps small files in memory and checks them against the disk once a second; nginx the same way.
+              open_file_cache max=1000 inactive=20s;
+              open_file_cache_valid 1s;
               keepalive_requests 1000000;
               client_body_temp_path {{temp}}; proxy_temp_path {{temp}}; fastcgi_temp_path {{temp}}; uwsgi_temp_path {{temp}}; scgi_temp_path {{temp}};
               server {
@@ -92,6 +106,11 @@ internal sealed class BenchServer : IAsyncDisposable
                 ssl_certificate {{certificate}};
                 ssl_certificate_key {{key}};
                 ssl_protocols TLSv1.2 TLSv1.3;
+                add_header Strict-Transport-Security "max-age=31536000" always;
+                add_header X-Content-Type-Options nosniff always;
+                add_header Content-Security-Policy "{{contentSecurityPolicy}}" always;
+                add_header Referrer-Policy no-referrer always;
+                add_header X-Frame-Options DENY always;
                 root {{site}};
               }
             }

@@ -1,14 +1,19 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using Apps.Http.Service;
 using Apps.TestSupport;
 
 namespace Apps.Bench.Https;
 
 /// <summary>
 /// Our HTTPS service against its anchors, in one run on one machine: the same Kestrel app with Kestrel's own
-/// sockets and SslStream, and Debian's nginx serving the same files with the same certificate; then our service on
-/// our own TCP/IP stack over TAP (load from a namespace). Measures small responses and 64 KiB responses
-/// (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints ratios.
-/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--no-stack]</c> (root, wrk, h2load, nginx).
+/// sockets and SslStream, and Debian's nginx serving the same files with the same certificate and security headers;
+/// then our service on our own TCP/IP stack over TAP (load from a namespace). Measures small responses and 64 KiB
+/// responses (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints
+/// ratios. Each measure warms every server up with the same load first, then runs in interleaved rounds (server A, B,
+/// C, D, then again) and keeps each server's best round: other work on a shared machine only ever slows a round down.
+/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]</c>
+/// (root, wrk, h2load, nginx, openssl, curl).
 /// </summary>
 internal static class HttpsComparison
 {
@@ -16,10 +21,16 @@ internal static class HttpsComparison
     {
         var seconds = Option(args, "--seconds", 5);
         var handshakes = Option(args, "--handshakes", 500);
+        var rounds = Math.Max(1, Option(args, "--rounds", 2));
         var withStack = !args.Contains("--no-stack");
         var work = Directory.CreateTempSubdirectory("https-bench-");
         var servers = new List<BenchServer>();
         LinuxNamespace? ns = null;
+
+        // On Ctrl+C or SIGTERM stop the load tools and measuring, but stay alive to stop the servers and remove the
+        // namespace (with the TAP device in it) and the temporary files.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         try
         {
             var site = Directory.CreateDirectory(Path.Combine(work.FullName, "site")).FullName;
@@ -32,7 +43,7 @@ internal static class HttpsComparison
             servers.Add(await BenchServer.StartServiceAsync("ours (host sockets)", data, site, $"127.0.0.1:{BenchServer.FreePort()}"));
             servers.Add(await BenchServer.StartServiceAsync("Kestrel SslStream", data, site, $"127.0.0.1:{BenchServer.FreePort()}", "--tls-engine", "sslstream"));
             servers.Add(await BenchServer.StartNginxAsync(Directory.CreateDirectory(Path.Combine(work.FullName, "nginx")).FullName, site,
-                Path.Combine(data, "https-certificate.pem"), Path.Combine(data, "https-key.pem")));
+                Path.Combine(data, "https-certificate.pem"), Path.Combine(data, "https-key.pem"), RequestPipeline.ContentSecurityPolicy));
             if (withStack)
             {
                 var suffix = LinuxNamespace.UniqueSuffix();
@@ -43,14 +54,34 @@ internal static class HttpsComparison
                 stack.Netns = ns.Name;
             }
 
+            // Like with like: print what each server negotiates with an OpenSSL client and how big its response headers are.
+            foreach (var server in servers)
+            {
+                Console.WriteLine($"  {server.Name}: {await LoadTool.DescribeAsync(server.BaseUrl + "/small.txt", server.Netns)}");
+            }
+
+            Console.WriteLine($"  {Environment.ProcessorCount} cores; nginx runs {Environment.ProcessorCount} workers; best of {rounds} interleaved rounds");
+            Console.WriteLine();
+
             var rows = new List<(string Measure, string Unit, double[] Values)>();
-            rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, seconds, s.Netns))));
-            var per64k = await MeasureAsync(servers, s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
+            rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, rounds,
+                s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, 1, s.Netns),
+                s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, seconds, s.Netns))));
+            var per64k = await MeasureAsync(servers, rounds,
+                s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, 1, s.Netns),
+                s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
             rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(r => r * 65536 / 1e6).ToArray()));
-            rows.Add(($"new TLS handshakes (h2load -c{handshakes} -n{handshakes})", "/s", await MeasureAsync(servers, s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
+            rows.Add(($"new TLS handshakes (h2load -c{handshakes} -n{handshakes})", "/s", await MeasureAsync(servers, rounds,
+                s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns),
+                s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
 
             Print(servers, rows);
             return 0;
+        }
+        catch (OperationCanceledException) when (Interrupted.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("https: interrupted; stopping the servers and removing the namespace and temporary files");
+            return 130;
         }
         finally
         {
@@ -68,14 +99,35 @@ internal static class HttpsComparison
         }
     }
 
-    /// <summary>A short warm-up, then one measurement per server, one after another.</summary>
-    private static async Task<double[]> MeasureAsync(List<BenchServer> servers, Func<BenchServer, Task<double>> measure)
+    /// <summary>Cancelled by Ctrl+C or SIGTERM: the load tool running is killed and no further measurement starts.</summary>
+    internal static CancellationToken Interrupted => Interruption.Token;
+
+    private static readonly CancellationTokenSource Interruption = new();
+
+    private static void Stop(PosixSignalContext context)
     {
-        var values = new double[servers.Count];
-        for (var i = 0; i < servers.Count; i++)
+        context.Cancel = true;
+        Interruption.Cancel();
+    }
+
+    /// <summary>Warms every server up with the measured kind of load (so that JIT tiering and pools settle), then measures
+    /// the servers one after another, <paramref name="rounds"/> times over, keeping each one's best figure.</summary>
+    private static async Task<double[]> MeasureAsync(List<BenchServer> servers, int rounds, Func<BenchServer, Task<double>> warmUp, Func<BenchServer, Task<double>> measure)
+    {
+        foreach (var server in servers)
         {
-            await LoadTool.WrkAsync(servers[i].BaseUrl + "/small.txt", 8, 1, servers[i].Netns);
-            values[i] = await measure(servers[i]);
+            Interrupted.ThrowIfCancellationRequested();
+            await warmUp(server);
+        }
+
+        var values = new double[servers.Count];
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var i = 0; i < servers.Count; i++)
+            {
+                Interrupted.ThrowIfCancellationRequested();
+                values[i] = Math.Max(values[i], await measure(servers[i]));
+            }
         }
 
         return values;
@@ -83,13 +135,15 @@ internal static class HttpsComparison
 
     private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows)
     {
-        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |";
+        var withStack = servers.Count > 3;
+        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |" + (withStack ? " TAP/host |" : "");
         Console.WriteLine(header);
-        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 3)));
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + (withStack ? 4 : 3))));
         foreach (var (measure, unit, values) in rows)
         {
             var cells = values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
-            Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |");
+            Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |"
+                + (withStack ? $" {Ratio(values[3], values[0])} |" : ""));
         }
     }
 

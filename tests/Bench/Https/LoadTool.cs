@@ -46,9 +46,22 @@ internal static partial class LoadTool
         return double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture) * succeeded / clients;
     }
 
+    /// <summary>What an OpenSSL client negotiates with the server (version, suite, key exchange) and the size of the HTTP/1.1
+    /// response headers curl receives, on one line.</summary>
+    public static async Task<string> DescribeAsync(string url, string? netns)
+    {
+        var authority = new Uri(url);
+        var tls = await RunAsync(netns, "openssl", "s_client", "-brief", "-connect", $"{authority.Host}:{authority.Port}");
+        var version = TlsLine().Match(tls) is { Success: true } v ? v.Groups[1].Value : "?";
+        var suite = SuiteLine().Match(tls) is { Success: true } c ? c.Groups[1].Value : "?";
+        var group = GroupLine().Match(tls) is { Success: true } g ? g.Groups[1].Value : "?";
+        var headers = await RunAsync(netns, "curl", "-sk", "--http1.1", "-o", "/dev/null", "-w", "%{size_header}", url);
+        return $"{version} {suite} {group}; HTTP/1.1 response headers {headers.Trim()} bytes";
+    }
+
     private static async Task<string> RunAsync(string? netns, string tool, params string[] arguments)
     {
-        var start = new ProcessStartInfo(netns is null ? tool : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(netns is null ? tool : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         if (netns is not null)
         {
             foreach (var part in new[] { "netns", "exec", netns, tool })
@@ -63,11 +76,30 @@ internal static partial class LoadTool
         }
 
         using var process = Process.Start(start)!;
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(HttpsComparison.Interrupted).WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         return await output + await error;
     }
+
+    [GeneratedRegex(@"Protocol version: (\S+)")]
+    private static partial Regex TlsLine();
+
+    [GeneratedRegex(@"Ciphersuite: (\S+)")]
+    private static partial Regex SuiteLine();
+
+    [GeneratedRegex(@"(?:Server|Peer) Temp Key: ([^,\r\n]+)")]
+    private static partial Regex GroupLine();
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex WrkRate();

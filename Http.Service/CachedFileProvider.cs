@@ -1,0 +1,163 @@
+// Read this first: StaticFileMiddleware opens, locks, reads (on a thread-pool hop, with a fresh 64 KiB FileStream
+// buffer) and closes the file on every request, and DefaultFilesMiddleware and the file lookup stat it twice more.
+// For the small files an appliance serves, this provider keeps the bytes in memory and answers both lookups from
+// there. A cached file is checked against the disk again (through PhysicalFileProvider: one stat, with its traversal
+// and hidden-file rules) once its last check is older than the revalidation period, one second by default, as nginx's
+// open_file_cache_valid does: an edited, replaced or deleted file is served as it now is at most that long after.
+using System.Collections.Concurrent;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Primitives;
+
+namespace Apps.Http.Service;
+
+/// <summary>
+/// A <see cref="PhysicalFileProvider"/> whose small files (up to <c>maxFileBytes</c>, within a total of
+/// <c>maxTotalBytes</c>) are served from memory and checked against the disk's length and modification time once
+/// per <c>revalidateAfter</c>.
+/// </summary>
+internal sealed class CachedFileProvider : IFileProvider, IDisposable
+{
+    /// <summary>Files larger than this are streamed from disk as before.</summary>
+    public const int DefaultMaxFileBytes = 1 << 20;
+
+    /// <summary>Memory all cached files may take together; beyond it other files are read from disk on each request.</summary>
+    public const long DefaultMaxTotalBytes = 64L << 20;
+
+    /// <summary>How long a cached file is served without looking at the disk.</summary>
+    public static readonly TimeSpan DefaultRevalidateAfter = TimeSpan.FromSeconds(1);
+
+    private readonly PhysicalFileProvider _files;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _revalidateAfter;
+    private readonly int _maxFileBytes;
+    private readonly long _maxTotalBytes;
+
+    // Keyed by the subpath the middleware asks for; only lookups the physical provider accepted ever create an entry.
+    private readonly ConcurrentDictionary<string, CachedFileInfo> _cache = new(StringComparer.Ordinal);
+    private long _totalBytes;
+
+    public CachedFileProvider(PhysicalFileProvider files, TimeProvider? time = null, TimeSpan? revalidateAfter = null,
+        int maxFileBytes = DefaultMaxFileBytes, long maxTotalBytes = DefaultMaxTotalBytes)
+    {
+        _files = files;
+        _time = time ?? TimeProvider.System;
+        _revalidateAfter = revalidateAfter ?? DefaultRevalidateAfter;
+        _maxFileBytes = maxFileBytes;
+        _maxTotalBytes = maxTotalBytes;
+    }
+
+    /// <summary>Bytes held in memory now.</summary>
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+    public IFileInfo GetFileInfo(string subpath)
+    {
+        var now = _time.GetTimestamp();
+        if (_cache.TryGetValue(subpath, out var cached) && !IsDue(cached, now))
+        {
+            return cached;
+        }
+
+        var info = _files.GetFileInfo(subpath);
+        if (!info.Exists || info.IsDirectory || info.Length > _maxFileBytes || string.IsNullOrEmpty(info.PhysicalPath))
+        {
+            if (cached is not null)
+            {
+                Remove(subpath, cached);
+            }
+
+            return info;
+        }
+
+        if (cached is not null && cached.Length == info.Length && cached.LastModified == info.LastModified)
+        {
+            cached.CheckedAt = now;
+            return cached;
+        }
+
+        return Load(subpath, info, cached, now) ?? info;
+    }
+
+    /// <summary>A path the cache holds as a file, freshly checked, is no directory: that saves DefaultFilesMiddleware's stat.</summary>
+    public IDirectoryContents GetDirectoryContents(string subpath)
+    {
+        var asFile = subpath.Length > 1 && subpath[^1] == '/' ? subpath[..^1] : subpath;
+        return _cache.TryGetValue(asFile, out var cached) && !IsDue(cached, _time.GetTimestamp())
+            ? NotFoundDirectoryContents.Singleton
+            : _files.GetDirectoryContents(subpath);
+    }
+
+    public IChangeToken Watch(string filter) => _files.Watch(filter);
+
+    public void Dispose() => _files.Dispose();
+
+    private bool IsDue(CachedFileInfo cached, long now) => _time.GetElapsedTime(cached.CheckedAt, now) >= _revalidateAfter;
+
+    /// <summary>Reads the file and caches it if it did not change while being read and fits the budget; null means serve it from disk.</summary>
+    private CachedFileInfo? Load(string subpath, IFileInfo info, CachedFileInfo? stale, long now)
+    {
+        var path = info.PhysicalPath!;
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // let the middleware report it as it would have
+        }
+
+        var after = new FileInfo(path);
+        if (bytes.Length != info.Length || !after.Exists || after.Length != info.Length || after.LastWriteTimeUtc != info.LastModified.UtcDateTime)
+        {
+            return null; // written to while we read it: serve from disk this time
+        }
+
+        var fresh = new CachedFileInfo(info.Name, bytes, info.LastModified) { CheckedAt = now };
+        if (stale is not null)
+        {
+            Remove(subpath, stale);
+        }
+
+        if (Interlocked.Add(ref _totalBytes, bytes.Length) > _maxTotalBytes || !_cache.TryAdd(subpath, fresh))
+        {
+            Interlocked.Add(ref _totalBytes, -bytes.Length); // over budget, or another request cached it first: serve this read uncached
+        }
+
+        return fresh;
+    }
+
+    private void Remove(string subpath, CachedFileInfo cached)
+    {
+        if (_cache.TryRemove(new KeyValuePair<string, CachedFileInfo>(subpath, cached)))
+        {
+            Interlocked.Add(ref _totalBytes, -cached.Length);
+        }
+    }
+
+    /// <summary>A file's bytes as read; <see cref="PhysicalPath"/> is null so the middleware streams <see cref="CreateReadStream"/>.</summary>
+    private sealed class CachedFileInfo(string name, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
+    {
+        private long _checkedAt;
+
+        /// <summary>When the disk last agreed with this copy (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long CheckedAt
+        {
+            get => Interlocked.Read(ref _checkedAt);
+            set => Interlocked.Exchange(ref _checkedAt, value);
+        }
+
+        public bool Exists => true;
+
+        public long Length => bytes.Length;
+
+        public string? PhysicalPath => null;
+
+        public string Name => name;
+
+        public DateTimeOffset LastModified => lastModified;
+
+        public bool IsDirectory => false;
+
+        public Stream CreateReadStream() => new MemoryStream(bytes, writable: false);
+    }
+}

@@ -1,0 +1,152 @@
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Apps.Http.Service.Tests;
+
+/// <summary>The in-memory copy of small static files: same metadata as the disk, stale for at most one period, bounded.</summary>
+public sealed class CachedFileProviderTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("cached-files-");
+    private readonly FakeTimeProvider _time = new();
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    private string Write(string name, string text, DateTime modified)
+    {
+        var path = Path.Combine(_root.FullName, name);
+        File.WriteAllText(path, text);
+        File.SetLastWriteTimeUtc(path, modified);
+        return path;
+    }
+
+    private static string Read(IFileInfo file)
+    {
+        using var reader = new StreamReader(file.CreateReadStream());
+        return reader.ReadToEnd();
+    }
+
+    private CachedFileProvider Provider(int maxFileBytes = CachedFileProvider.DefaultMaxFileBytes, long maxTotalBytes = CachedFileProvider.DefaultMaxTotalBytes) =>
+        new(new PhysicalFileProvider(_root.FullName), _time, TimeSpan.FromSeconds(1), maxFileBytes, maxTotalBytes);
+
+    [Fact]
+    public void Small_file_comes_from_memory_with_the_disks_length_and_time()
+    {
+        var modified = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        Write("a.txt", "hello", modified);
+        using var provider = Provider();
+
+        var file = provider.GetFileInfo("/a.txt");
+        var again = provider.GetFileInfo("/a.txt");
+
+        Assert.True(file.Exists);
+        Assert.Null(file.PhysicalPath);
+        Assert.Same(file, again);
+        Assert.Equal(5, file.Length);
+        Assert.Equal(modified, file.LastModified.UtcDateTime);
+        Assert.Equal("hello", Read(file));
+        Assert.Equal(5, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Edited_file_is_served_new_once_the_revalidation_period_has_passed_even_at_the_same_length()
+    {
+        Write("page.html", "first", new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        using var provider = Provider();
+        Assert.Equal("first", Read(provider.GetFileInfo("/page.html")));
+
+        Write("page.html", "again", new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
+        var withinPeriod = provider.GetFileInfo("/page.html");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var edited = provider.GetFileInfo("/page.html");
+        Write("page.html", "a longer third version", new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var longer = provider.GetFileInfo("/page.html");
+
+        Assert.Equal("first", Read(withinPeriod));
+        Assert.Equal("again", Read(edited));
+        Assert.Equal("a longer third version", Read(longer));
+        Assert.Equal(longer.Length, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Deleted_file_is_gone_after_the_period_and_its_memory_is_released()
+    {
+        var path = Write("gone.txt", "soon gone", DateTime.UtcNow);
+        using var provider = Provider();
+        Assert.True(provider.GetFileInfo("/gone.txt").Exists);
+
+        File.Delete(path);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.False(provider.GetFileInfo("/gone.txt").Exists);
+        Assert.Equal(0, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void A_freshly_checked_file_is_known_not_to_be_a_directory_without_asking_the_disk()
+    {
+        Write("a.txt", "text", DateTime.UtcNow);
+        Directory.CreateDirectory(Path.Combine(_root.FullName, "docs"));
+        using var provider = Provider();
+        provider.GetFileInfo("/a.txt");
+
+        Assert.False(provider.GetDirectoryContents("/a.txt/").Exists);
+        Assert.False(provider.GetDirectoryContents("/a.txt").Exists);
+        Assert.True(provider.GetDirectoryContents("/docs/").Exists);
+        Assert.True(provider.GetDirectoryContents("/").Exists);
+    }
+
+    [Fact]
+    public void Files_above_the_size_limit_are_left_to_the_disk()
+    {
+        var path = Write("big.bin", new string('x', 100), DateTime.UtcNow);
+        using var provider = Provider(maxFileBytes: 99);
+
+        var file = provider.GetFileInfo("big.bin");
+
+        Assert.Equal(path, file.PhysicalPath);
+        Assert.Equal(0, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Memory_stays_within_the_budget_and_every_file_is_still_served()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            Write($"f{i}.txt", new string((char)('a' + i), 100), DateTime.UtcNow);
+        }
+
+        using var provider = Provider(maxTotalBytes: 250);
+
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(new string((char)('a' + i), 100), Read(provider.GetFileInfo($"f{i}.txt")));
+            }
+        }
+
+        Assert.Equal(200, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Missing_hidden_and_outside_files_stay_refused_and_directory_listings_pass_through()
+    {
+        Write(".secret", "hidden", DateTime.UtcNow);
+        File.WriteAllText(Path.Combine(_root.Parent!.FullName, _root.Name + "-outside.txt"), "outside");
+        Directory.CreateDirectory(Path.Combine(_root.FullName, "docs"));
+        using var provider = Provider();
+        try
+        {
+            Assert.False(provider.GetFileInfo("missing.txt").Exists);
+            Assert.False(provider.GetFileInfo(".secret").Exists);
+            Assert.False(provider.GetFileInfo("../" + _root.Name + "-outside.txt").Exists);
+            Assert.True(provider.GetDirectoryContents("docs").Exists);
+            Assert.Equal(0, provider.TotalBytes);
+        }
+        finally
+        {
+            File.Delete(Path.Combine(_root.Parent!.FullName, _root.Name + "-outside.txt"));
+        }
+    }
+}
