@@ -46,6 +46,8 @@ internal static class ServiceHost
                 Credentials = new Apps.Tls.Credentials.ServerCredentialSet(identity.Credential),
                 ApplicationProtocols = ["h2", "http/1.1"],
                 SessionCache = new TlsSessionCache(),
+                // RFC 5077 tickets: TLS 1.2 clients resume without the service keeping state per session.
+                TicketKeys = new SessionTicketKeys(random),
             },
             Tally = tally,
             TransportName = transport.Name,

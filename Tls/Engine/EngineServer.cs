@@ -37,12 +37,7 @@ internal sealed class EngineServer : DefaultTlsServer
         base.ProcessClientExtensions(clientExtensions);
 
         // RFC 6066 §3: at most one host_name; pick the certificate for it, or the default one.
-        var names = TlsExtensionsUtilities.GetServerNameExtensionClient(clientExtensions);
-        if (names is null)
-        {
-            return;
-        }
-
+        var names = TlsExtensionsUtilities.GetServerNameExtensionClient(clientExtensions) ?? [];
         foreach (var name in names)
         {
             if (name.NameType == NameType.host_name)

@@ -56,6 +56,27 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
     }
 
     [Fact]
+    public async Task Openssl_s_client_resumes_a_tls12_session_from_the_services_ticket()
+    {
+        var sessionFile = Path.Combine(Path.GetTempPath(), $"apps-session-{Guid.NewGuid():N}.pem");
+        try
+        {
+            var first = await ExternalTool.RunAsync("openssl",
+                ["s_client", "-connect", $"127.0.0.1:{Service.Port}", "-tls1_2", "-alpn", "http/1.1", "-sess_out", sessionFile], input: "");
+            var second = await ExternalTool.RunAsync("openssl",
+                ["s_client", "-connect", $"127.0.0.1:{Service.Port}", "-tls1_2", "-alpn", "http/1.1", "-sess_in", sessionFile], input: "");
+
+            Assert.Contains("New, TLSv1.2", first.Output);
+            Assert.Contains("TLS session ticket lifetime hint", first.Output);
+            Assert.Contains("Reused, TLSv1.2", second.Output);
+        }
+        finally
+        {
+            File.Delete(sessionFile);
+        }
+    }
+
+    [Fact]
     public async Task Etag_and_if_none_match_give_304()
     {
         var first = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", Service.BaseUrl + "/logo.svg");
