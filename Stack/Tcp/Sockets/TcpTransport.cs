@@ -77,8 +77,10 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         table.Poll(now, this);
         foreach (var listener in _listeners.Values) listener.Fill();
         // Only connections the table just polled can have new events.
-        foreach (var tcb in table.Polled)
+        var polled = table.Polled;
+        for (int i = 0; i < polled.Count; i++) // by index: foreach over the interface would allocate an enumerator per poll
         {
+            var tcb = polled[i];
             if (!_connections.TryGetValue(tcb, out var connection)) continue; // not accepted yet
             var events = tcb.TakeEvents();
             if (events == TcpEvents.None) continue;
