@@ -20,6 +20,9 @@ internal sealed class StackLoop : IDisposable
     /// <summary>Items run between two polls inside a batch, so a long burst still sends ACKs as it goes.</summary>
     public const int PollEvery = 32;
 
+    /// <summary>SpinWait rounds (busy, then yielding) an empty loop makes before it sleeps.</summary>
+    private const int SpinsBeforeSleep = 20;
+
     private readonly object _gate = new();
     private readonly TimeProvider _time;
     private readonly long _start;
@@ -136,20 +139,39 @@ internal sealed class StackLoop : IDisposable
 
     private void Run()
     {
+        var spinner = new SpinWait();
         while (true)
         {
+            bool work;
             lock (_gate)
             {
-                while (_inbox.Count == 0 && !_stopping)
-                {
-                    _idle.Set();
-                    _sleeping = true;
-                    Monitor.Wait(_gate);
-                }
+                work = _inbox.Count > 0 || _stopping;
                 if (_stopping)
                     break;
-                (_inbox, _running) = (_running, _inbox);
+                if (work)
+                {
+                    (_inbox, _running) = (_running, _inbox);
+                }
+                else
+                {
+                    _idle.Set();
+                    // A peer streaming to us refills the inbox within microseconds: spin (and yield) a
+                    // little before paying for a sleep and a wake-up.
+                    if (spinner.Count >= SpinsBeforeSleep)
+                    {
+                        _sleeping = true;
+                        Monitor.Wait(_gate);
+                        spinner.Reset();
+                        continue;
+                    }
+                }
             }
+            if (!work)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            spinner.Reset();
             RunBatch(_running);
             _running.Clear();
         }

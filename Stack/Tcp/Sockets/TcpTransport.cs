@@ -96,7 +96,8 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
     {
         int length = header.Length + payload.Length;
-        var segment = _segment.AsSpan(0, length);
+        var inPlace = _output!.PayloadBuffer; // built where the IP layer sends from: one copy less
+        var segment = length <= inPlace.Length ? inPlace[..length] : _segment.AsSpan(0, length);
         header.Emit(segment);
         payload.CopyTo(segment[header.Length..]);
         TcpHeader.WriteChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
