@@ -15,9 +15,10 @@ namespace Apps.Bench.Stack;
 /// kernel talking to itself over a veth pair between two network namespaces. Both in one run, both
 /// directions, with the same MTU; prints GB/s and ours/anchor. Everything runs in this process: the
 /// kernel's ends are host sockets created inside the namespaces (see <see cref="NamespaceSockets"/>).
-/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu N] [--buffer-kib N]</c>;
-/// the MTU applies to both links, our MSS follows it, and <c>--buffer-kib</c> sets our TCP send and receive
-/// buffers (the kernel tunes its own).
+/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N]</c>;
+/// each MTU (default 1500 and 65000: no offloads, so a jumbo MTU is how our side moves as much per frame
+/// as the kernel's GSO/GRO does on veth) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
+/// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own).
 /// </summary>
 /// <remarks>
 /// The namespaces and devices are created with iproute2 and removed at the end, whatever happens. The
@@ -32,15 +33,26 @@ internal static class TapComparison
     {
         int mib = Option(args, "--mib", 64);
         int rounds = Option(args, "--rounds", 3);
-        int mtu = Option(args, "--mtu", 1500);
-        int buffer = Option(args, "--buffer-kib", 256) * 1024;
-        long bytes = (long)mib * 1024 * 1024;
+        int buffer = Option(args, "--buffer-kib", 1024) * 1024;
+        var mtus = (Value(args, "--mtu") ?? "1500,65000").Split(',').Select(int.Parse).ToArray();
+        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after one warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
+        var rows = new List<string>();
+        foreach (int mtu in mtus)
+            rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer));
+        Console.WriteLine();
+        Console.WriteLine("| MTU | direction | Linux ↔ Linux, veth (anchor) | ours ↔ Linux, TAP | ours/anchor |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var row in rows)
+            Console.WriteLine(row);
+        return 0;
+    }
+
+    private static async Task<string[]> MeasureAsync(int mtu, long bytes, int rounds, int buffer)
+    {
         var suffix = LinuxNamespace.UniqueSuffix();
         var namespaces = new List<LinuxNamespace>();
         try
         {
-            Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds}, MTU {mtu}, our TCP buffers {buffer / 1024} KiB");
-
             // Anchor: Linux to Linux over a veth pair.
             string va = "vba" + suffix, vb = "vbb" + suffix;
             await Check("ip", "link", "add", va, "mtu", $"{mtu}", "type", "veth", "peer", "name", vb, "mtu", $"{mtu}");
@@ -51,19 +63,17 @@ internal static class TapComparison
             // Ours: our stack on a TAP device, the kernel in a namespace on the other end.
             var tap = TapInterface.Open("tbn" + suffix, mtu);
             await using var stack = new NetworkStack(tap, new NetworkStackOptions { Name = "bench-tap", Address = Ipv4Settings.Parse("10.80.0.2/24") });
-            // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1).
-            await stack.UseTcpAsync(new TcpSettings { MaxSegmentSize = (ushort)Math.Min(mtu - 40, ushort.MaxValue), SendBufferSize = buffer, ReceiveBufferSize = buffer });
+            // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1); Nagle is off, as on
+            // the kernel's sockets here.
+            await stack.UseTcpAsync(new TcpSettings
+            {
+                MaxSegmentSize = (ushort)Math.Min(mtu - 40, ushort.MaxValue), SendBufferSize = buffer, ReceiveBufferSize = buffer, NoDelay = true,
+            });
             namespaces.Add(await LinuxNamespace.AdoptAsync("apps-tapb-" + suffix, tap.Name, "10.80.0.1/24"));
             var (oursSend, oursReceive) = await MeasureTapAsync(stack, namespaces[^1].Name, bytes, rounds);
-
-            Console.WriteLine();
-            Console.WriteLine("| direction | Linux ↔ Linux, veth (anchor) | ours ↔ Linux, TAP | ours/anchor |");
-            Console.WriteLine("|---|---|---|---|");
-            Row("sender → kernel receiver", vethSend, oursSend);
-            Row("kernel sender → receiver", vethReceive, oursReceive);
             var tcp = stack.TcpCounters();
-            Console.WriteLine($"(TAP: {tap.WriteDrops} frames dropped on write; stack {stack.Counters}; TCP retransmissions {tcp?.Retransmissions}, timeouts {tcp?.RetransmissionTimeouts}, fast {tcp?.FastRetransmits}, probes {tcp?.TailLossProbes})");
-            return 0;
+            Console.WriteLine($"  MTU {mtu}: TAP write drops {tap.WriteDrops}; stack {stack.Counters}; TCP retransmissions {tcp?.Retransmissions}, timeouts {tcp?.RetransmissionTimeouts}");
+            return [Row(mtu, "sender → kernel receiver", vethSend, oursSend), Row(mtu, "kernel sender → receiver", vethReceive, oursReceive)];
         }
         finally
         {
@@ -74,9 +84,8 @@ internal static class TapComparison
         }
     }
 
-    private static void Row(string direction, double anchor, double ours) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {direction} | {anchor / 1e9:0.00} GB/s | {ours / 1e9:0.00} GB/s | {ours / anchor:0.00}x |"));
+    private static string Row(int mtu, string direction, double anchor, double ours) =>
+        string.Create(CultureInfo.InvariantCulture, $"| {mtu} | {direction} | {anchor / 1e9:0.00} GB/s | {ours / 1e9:0.00} GB/s | {ours / anchor:0.00}x |");
 
     private static async Task<(double Send, double Receive)> MeasureVethAsync(string nsA, string nsB, long bytes, int rounds)
     {
@@ -89,7 +98,7 @@ internal static class TapComparison
         // "Send" is A (the sender we compare with our stack sending) to B's kernel receiver.
         double send = Median(rounds, () => SocketToSocket(client, server, bytes));
         double receive = Median(rounds, () => SocketToSocket(server, client, bytes));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"veth: {send / 1e9:0.00} GB/s A→B, {receive / 1e9:0.00} GB/s B→A"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  veth: {send / 1e9:0.00} GB/s A→B, {receive / 1e9:0.00} GB/s B→A"));
         return (send, receive);
     }
 
@@ -103,7 +112,7 @@ internal static class TapComparison
         using var kernel = await accept;
         double send = Median(rounds, () => OursToSocket(ours, kernel, bytes));
         double receive = Median(rounds, () => SocketToOurs(kernel, ours, bytes));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TAP: {send / 1e9:0.00} GB/s ours→Linux, {receive / 1e9:0.00} GB/s Linux→ours"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  TAP: {send / 1e9:0.00} GB/s ours→Linux, {receive / 1e9:0.00} GB/s Linux→ours"));
         await ours.DisposeAsync();
         return (send, receive);
     }
@@ -193,9 +202,12 @@ internal static class TapComparison
             throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed: {result.Error.Trim()}; run as root with iproute2 installed");
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    private static int Option(string[] args, string name, int fallback) =>
+        int.TryParse(Value(args, name), out int value) ? value : fallback;
+
+    private static string? Value(string[] args, string name)
     {
         int index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out int value) ? value : fallback;
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 }
