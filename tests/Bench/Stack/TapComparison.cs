@@ -35,7 +35,7 @@ internal static class TapComparison
         int rounds = Option(args, "--rounds", 3);
         int buffer = Option(args, "--buffer-kib", 1024) * 1024;
         var mtus = (Value(args, "--mtu") ?? "1500,65000").Split(',').Select(int.Parse).ToArray();
-        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after one warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
+        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
         var rows = new List<string>();
         foreach (int mtu in mtus)
             rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer));
@@ -117,10 +117,14 @@ internal static class TapComparison
         return (send, receive);
     }
 
-    // One warm-up transfer, then the median of the measured ones, in bytes per second.
+    // Warm-up transfers for two seconds (so that the JIT has tiered our code up and the kernel's buffers
+    // have grown), then the median of the measured ones, in bytes per second.
     private static double Median(int rounds, Func<double> measure)
     {
-        measure();
+        var warmUp = Stopwatch.StartNew();
+        do
+            measure();
+        while (warmUp.Elapsed < TimeSpan.FromSeconds(2));
         var results = new double[rounds];
         for (int i = 0; i < rounds; i++)
             results[i] = measure();
