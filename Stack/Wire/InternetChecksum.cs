@@ -57,10 +57,10 @@ public static class InternetChecksum
         if (i < data.Length)
         {
             // The tail sits at an even offset: zero-padding it to 8 bytes pads the odd byte as §2 says.
-            Span<byte> tail = stackalloc byte[8];
-            tail.Clear();
-            data[i..].CopyTo(tail);
-            ulong w = MemoryMarshal.Read<ulong>(tail);
+            // Built in native byte order, as the 8-byte loads above read the data.
+            ulong w = 0;
+            for (int k = 0; i + k < data.Length; k++)
+                w |= (ulong)Unsafe.Add(ref start, i + k) << (BitConverter.IsLittleEndian ? 8 * k : 56 - 8 * k);
             acc += w & 0xFFFF_FFFF;
             acc2 += w >> 32;
         }
