@@ -24,9 +24,6 @@ internal sealed class LoopInbox
     /// <summary>Items queued.</summary>
     public int Count => _entries.Count;
 
-    /// <summary>Frames queued.</summary>
-    public int FrameCount { get; private set; }
-
     public void AddFrame(ReadOnlySpan<byte> frame)
     {
         if (_blocks.Count == 0 || _used + frame.Length > _blocks[_block].Length)
@@ -34,7 +31,6 @@ internal sealed class LoopInbox
         frame.CopyTo(_blocks[_block].AsSpan(_used));
         _entries.Add(new Entry(null, _block, _used, frame.Length));
         _used += frame.Length;
-        FrameCount++;
     }
 
     public void AddWork(Action<TimeSpan> work) => _entries.Add(new Entry(work, 0, 0, 0));
@@ -59,7 +55,6 @@ internal sealed class LoopInbox
     public void Clear()
     {
         _entries.Clear();
-        FrameCount = 0;
         _block = 0;
         _used = 0;
         // Blocks of odd sizes (jumbo frames) and a burst's extra blocks are not worth keeping.

@@ -38,6 +38,7 @@ internal sealed class StackLoop : IDisposable
     private LoopInbox _inbox = new();    // filled by producers, under _gate
     private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
     private bool _sleeping;              // under _gate: the loop waits for a Pulse
+    private int _queuedFrames;           // frames posted and not yet started
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
 
@@ -79,11 +80,13 @@ internal sealed class StackLoop : IDisposable
             return;
         lock (_gate)
         {
-            if (_inbox.FrameCount >= _maxQueuedFrames)
+            // Counts frames of the batch the loop is running too, until each one starts.
+            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames)
             {
                 _counters.CountDrop(DropReason.QueueFull);
                 return;
             }
+            Interlocked.Increment(ref _queuedFrames);
             _inbox.AddFrame(frame);
             Signal();
         }
@@ -190,7 +193,10 @@ internal sealed class StackLoop : IDisposable
             try
             {
                 if (batch.TryGetFrame(i, out var frame))
+                {
+                    Interlocked.Decrement(ref _queuedFrames);
                     _frame(frame, now);
+                }
                 else
                     batch.Work(i)(now);
                 if ((i + 1) % PollEvery == 0 && i + 1 < batch.Count)
