@@ -11,7 +11,7 @@ internal sealed class LoopInbox
     public const int BlockSize = 64 * 1024;
 
     /// <summary>Blocks kept after a batch for the next one (the rest go back to the GC).</summary>
-    public const int RetainedBlocks = 8;
+    public const int RetainedBlocks = 32;
 
     private readonly List<Entry> _entries = [];
     private readonly List<byte[]> _blocks = [];
