@@ -61,7 +61,7 @@ internal static class TapComparison
             var (vethSend, vethReceive) = await MeasureVethAsync(namespaces[^2].Name, namespaces[^1].Name, bytes, rounds);
 
             // Ours: our stack on a TAP device, the kernel in a namespace on the other end.
-            var tap = TapInterface.Open("tbn" + suffix, mtu);
+            using var tap = TapInterface.Open("tbn" + suffix, mtu); // the stack disposes it too; twice is harmless
             await using var stack = new NetworkStack(tap, new NetworkStackOptions { Name = "bench-tap", Address = Ipv4Settings.Parse("10.80.0.2/24") });
             // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1); Nagle is off, as on
             // the kernel's sockets here.
