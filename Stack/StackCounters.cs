@@ -57,7 +57,8 @@ public sealed class StackCounters
     internal void CountDrop(DropReason reason)
     {
         Interlocked.Increment(ref _drops[(int)reason]);
-        DropsCounter.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        if (DropsCounter.Enabled)
+            DropsCounter.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
     }
 
     /// <inheritdoc/>

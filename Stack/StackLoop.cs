@@ -1,22 +1,29 @@
-using System.Buffers;
-using System.Collections.Concurrent;
-
 namespace Apps.Stack;
 
 /// <summary>
-/// The single event loop of one stack: a dedicated thread that runs, one at a time, inbound frames,
-/// commands posted from API calls on any thread, and timer ticks; after each it polls the protocol
-/// cores and re-arms one <see cref="TimeProvider"/> timer for their earliest deadline.
+/// The single event loop of one stack: a dedicated thread that runs, one at a time and in arrival
+/// order, inbound frames, commands posted from API calls on any thread, and timer ticks; it polls the
+/// protocol cores and re-arms one <see cref="TimeProvider"/> timer for their earliest deadline.
 /// </summary>
 /// <remarks>
-/// The cores never see a clock: <see cref="Now"/> (elapsed time on the injected TimeProvider since the
-/// loop started) is passed into every call. Inbound frames are bounded by <c>maxQueuedFrames</c>;
-/// commands are not (callers are our own API and wait for their result).
+/// Read this first. Work is taken in batches: producers append to an inbox under a lock (frames are
+/// copied into the inbox's pooled blocks, so a frame costs no allocation), and the loop swaps the whole
+/// inbox for an empty one, runs it, and polls the cores after every <see cref="PollEvery"/> items and
+/// at the end of the batch. A thread is woken only when the loop sleeps, so a burst of frames costs one
+/// wake-up, and the ACKs their poll emits leave together. The cores never see a clock: <see cref="Now"/>
+/// (elapsed time on the injected TimeProvider since the loop started) is passed into every call.
+/// Inbound frames are bounded by <c>maxQueuedFrames</c>; commands are not (callers are our own API and
+/// wait for their result).
 /// </remarks>
 internal sealed class StackLoop : IDisposable
 {
-    private readonly ConcurrentQueue<WorkItem> _queue = new();
-    private readonly SemaphoreSlim _signal = new(0);
+    /// <summary>Items run between two polls inside a batch, so a long burst still sends ACKs as it goes.</summary>
+    public const int PollEvery = 32;
+
+    /// <summary>SpinWait rounds (busy, then yielding) an empty loop makes before it sleeps.</summary>
+    private const int SpinsBeforeSleep = 20;
+
+    private readonly object _gate = new();
     private readonly TimeProvider _time;
     private readonly long _start;
     private readonly Func<TimeSpan, TimeSpan> _poll;
@@ -24,16 +31,16 @@ internal sealed class StackLoop : IDisposable
     private readonly int _maxQueuedFrames;
     private readonly StackCounters _counters;
     private readonly Action<Exception> _onError;
+    private readonly Action<TimeSpan> _timerFired;
     private readonly ITimer _timer;
     private readonly Thread _thread;
-    private readonly object _idleLock = new();
     private readonly ManualResetEventSlim _idle = new(true);
-    private int _pending;
-    private int _queuedFrames;
+    private LoopInbox _inbox = new();    // filled by producers, under _gate
+    private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
+    private bool _sleeping;              // under _gate: the loop waits for a Pulse
+    private int _queuedFrames;           // frames posted and not yet started
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
-
-    private readonly record struct WorkItem(byte[]? Frame, int Length, Action<TimeSpan>? Work);
 
     /// <param name="name">Thread name.</param>
     /// <param name="time">The clock.</param>
@@ -51,7 +58,8 @@ internal sealed class StackLoop : IDisposable
         _frame = frame;
         _maxQueuedFrames = maxQueuedFrames;
         _counters = counters;
-        _timer = time.CreateTimer(_ => Post(_ => _armedFor = TimeSpan.MinValue), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timerFired = _ => _armedFor = TimeSpan.MinValue;
+        _timer = time.CreateTimer(_ => Post(_timerFired), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _thread = new Thread(Run) { IsBackground = true, Name = $"Apps.Stack loop {name}" };
         _thread.Start();
     }
@@ -70,19 +78,29 @@ internal sealed class StackLoop : IDisposable
     {
         if (_stopping)
             return;
-        if (Interlocked.Increment(ref _queuedFrames) > _maxQueuedFrames)
+        lock (_gate)
         {
-            Interlocked.Decrement(ref _queuedFrames);
-            _counters.CountDrop(DropReason.QueueFull);
-            return;
+            // Counts frames of the batch the loop is running too, until each one starts.
+            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames)
+            {
+                _counters.CountDrop(DropReason.QueueFull);
+                return;
+            }
+            Interlocked.Increment(ref _queuedFrames);
+            _inbox.AddFrame(frame);
+            Signal();
         }
-        var buffer = ArrayPool<byte>.Shared.Rent(frame.Length);
-        frame.CopyTo(buffer);
-        Enqueue(new WorkItem(buffer, frame.Length, null));
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop thread.</summary>
-    public void Post(Action<TimeSpan> work) => Enqueue(new WorkItem(null, 0, work));
+    public void Post(Action<TimeSpan> work)
+    {
+        lock (_gate)
+        {
+            _inbox.AddWork(work);
+            Signal();
+        }
+    }
 
     /// <summary>Runs <paramref name="work"/> on the loop thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work)
@@ -110,67 +128,106 @@ internal sealed class StackLoop : IDisposable
     /// </summary>
     public bool WaitIdle(TimeSpan timeout) => _idle.Wait(timeout);
 
-    private void Enqueue(WorkItem item)
+    // Under _gate, after adding an item.
+    private void Signal()
     {
-        lock (_idleLock)
-        {
-            _pending++;
+        if (_idle.IsSet)
             _idle.Reset();
+        if (_sleeping)
+        {
+            _sleeping = false;
+            Monitor.Pulse(_gate);
         }
-        _queue.Enqueue(item);
-        _signal.Release();
     }
 
     private void Run()
     {
+        var spinner = new SpinWait();
         while (true)
         {
-            _signal.Wait();
-            if (_stopping)
-                break;
-            if (!_queue.TryDequeue(out var item))
-                continue;
-            var now = Now;
-            try
+            bool work;
+            lock (_gate)
             {
-                if (item.Frame is { } frame)
+                work = _inbox.Count > 0 || _stopping;
+                if (_stopping)
+                    break;
+                if (work)
                 {
-                    Interlocked.Decrement(ref _queuedFrames);
-                    _frame(frame.AsSpan(0, item.Length), now);
-                    ArrayPool<byte>.Shared.Return(frame);
+                    (_inbox, _running) = (_running, _inbox);
                 }
                 else
                 {
-                    item.Work!(now);
+                    _idle.Set();
+                    // A peer streaming to us refills the inbox within microseconds: spin (and yield) a
+                    // little before paying for a sleep and a wake-up.
+                    if (spinner.Count >= SpinsBeforeSleep)
+                    {
+                        _sleeping = true;
+                        Monitor.Wait(_gate);
+                        spinner.Reset();
+                        continue;
+                    }
                 }
-                Rearm(_poll(Now));
+            }
+            if (!work)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            spinner.Reset();
+            RunBatch(_running);
+            _running.Clear();
+        }
+        lock (_gate)
+        {
+            _inbox.Clear();
+            _idle.Set();
+        }
+    }
+
+    private void RunBatch(LoopInbox batch)
+    {
+        var now = Now;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                if (batch.TryGetFrame(i, out var frame))
+                {
+                    Interlocked.Decrement(ref _queuedFrames);
+                    _frame(frame, now);
+                }
+                else
+                    batch.Work(i)(now);
+                if ((i + 1) % PollEvery == 0 && i + 1 < batch.Count)
+                {
+                    Rearm(_poll(Now));
+                    now = Now;
+                }
             }
             catch (Exception e)
             {
-                // A bug in a core must not take the process down with it: the packet or command is
-                // dropped, counted, and kept for diagnosis.
-                LastError = e;
-                _counters.CountDrop(DropReason.Malformed);
-                _armedFor = TimeSpan.MinValue;
-                _onError(e);
-            }
-            finally
-            {
-                lock (_idleLock)
-                {
-                    if (--_pending == 0)
-                        _idle.Set();
-                }
+                Failed(e);
             }
         }
-        while (_queue.TryDequeue(out var left))
-            if (left.Frame is { } frame)
-                ArrayPool<byte>.Shared.Return(frame);
-        lock (_idleLock)
+        try
         {
-            _pending = 0;
-            _idle.Set();
+            Rearm(_poll(Now));
         }
+        catch (Exception e)
+        {
+            Failed(e);
+        }
+    }
+
+    // A bug in a core must not take the process down with it: the packet or command is dropped,
+    // counted, and kept for diagnosis; the timer is re-armed on the next poll.
+    private void Failed(Exception e)
+    {
+        LastError = e;
+        _counters.CountDrop(DropReason.Malformed);
+        _armedFor = TimeSpan.MinValue;
+        _onError(e);
     }
 
     private void Rearm(TimeSpan deadline)
@@ -196,7 +253,8 @@ internal sealed class StackLoop : IDisposable
             return;
         _stopping = true;
         _timer.Dispose();
-        _signal.Release();
+        lock (_gate)
+            Monitor.Pulse(_gate);
         if (!IsLoopThread)
             _thread.Join();
     }

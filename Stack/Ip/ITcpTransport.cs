@@ -45,6 +45,12 @@ internal interface IIpv4Output
     int Mtu { get; }
 
     /// <summary>
+    /// Where the next datagram's payload may be built in place (<see cref="Mtu"/> - 20 bytes): a
+    /// <see cref="Send"/> of a prefix of this span skips copying it. Valid until the next send.
+    /// </summary>
+    Span<byte> PayloadBuffer { get; }
+
+    /// <summary>
     /// Sends <paramref name="payload"/> (for TCP: header with checksum filled in, plus data) in an IPv4
     /// packet from <see cref="LocalAddress"/> to <paramref name="destination"/>, resolving the next hop with
     /// ARP (queuing while it resolves) and fragmenting above <see cref="Mtu"/>. The span is copied before

@@ -1,5 +1,7 @@
 namespace Apps.Stack.Ip;
 
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Apps.Stack.Wire;
 
 // IPv4 input (RFC 791, RFC 1122 §3.2.1) and output: routing, ARP resolution, fragmentation.
@@ -90,6 +92,9 @@ internal sealed partial class Ipv4Interface
     }
 
     /// <inheritdoc/>
+    public Span<byte> PayloadBuffer => _frame.AsSpan(EthernetHeader.Length + Ipv4Header.MinLength);
+
+    /// <inheritdoc/>
     public DropReason Send(Ipv4Address destination, byte protocol, ReadOnlySpan<byte> payload, TimeSpan now) =>
         Send(Settings?.Address ?? Ipv4Address.Any, destination, protocol, payload, now);
 
@@ -116,7 +121,11 @@ internal sealed partial class Ipv4Interface
             var header = new Ipv4Header(0, (ushort)(Ipv4Header.MinLength + chunk), id, DontFragment: false, more, offset, DefaultTtl, protocol, source, destination);
             var ipPacket = _frame.AsSpan(EthernetHeader.Length, Ipv4Header.MinLength + chunk);
             header.Emit(ipPacket);
-            payload.Slice(offset, chunk).CopyTo(ipPacket[Ipv4Header.MinLength..]);
+            var data = payload.Slice(offset, chunk);
+            var slot = ipPacket[Ipv4Header.MinLength..];
+            // A payload built in PayloadBuffer is already where it goes.
+            if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(data), ref MemoryMarshal.GetReference(slot)))
+                data.CopyTo(slot);
             if (linkAddress is { } mac)
             {
                 EmitFrameHeader(mac);

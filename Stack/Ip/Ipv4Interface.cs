@@ -148,6 +148,16 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     public void Poll(TimeSpan now)
     {
         DeliverLoopback(now);
+        // Only when due: the callbacks capture `now`, and a poll runs after every batch of frames.
+        if (_arp.NextDeadline() <= now)
+            PollArp(now);
+        if (_reassembler.NextDeadline() <= now)
+            PollReassembly(now);
+        if (Tcp is { } tcp && tcp.NextDeadline <= now)
+            tcp.Poll(now);
+    }
+
+    private void PollArp(TimeSpan now) =>
         _arp.Poll(now,
             address => SendArp(ArpOperation.Request, MacAddress.Broadcast, Settings?.Address ?? Ipv4Address.Any, MacAddress.Zero, address),
             (_, pending) =>
@@ -158,10 +168,11 @@ internal sealed partial class Ipv4Interface : IIpv4Output
                     ReportHostUnreachable(packet, now);
                 }
             });
+
+    private void PollReassembly(TimeSpan now)
+    {
         for (int expired = _reassembler.Poll(now, quote => SendReassemblyTimeExceeded(quote, now)); expired > 0; expired--)
             Counters.CountDrop(DropReason.ReassemblyLimit);
-        if (Tcp is { } tcp && tcp.NextDeadline <= now)
-            tcp.Poll(now);
     }
 
     /// <summary>The earliest time <see cref="Poll"/> has work, or <see cref="TimeSpan.MaxValue"/>.</summary>

@@ -113,23 +113,30 @@ public sealed class InMemorySwitch
                 Deliver(to, frame);
                 continue;
             }
-            var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
-            int length = frame.Length;
-            frame.CopyTo(copy);
-            ITimer? timer = null;
-            timer = _time.CreateTimer(_ =>
-            {
-                lock (_lock)
-                {
-                    _inFlight.Remove(timer!);
-                    Deliver(to, copy.AsSpan(0, length));
-                }
-                timer!.Dispose();
-                ArrayPool<byte>.Shared.Return(copy);
-            }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            _inFlight.Add(timer);
-            timer.Change(delay, Timeout.InfiniteTimeSpan);
+            DeliverLater(to, frame, delay);
         }
+    }
+
+    // Called under the lock. A method of its own so that the timer's closure is allocated only for a
+    // delayed frame, never on the direct path.
+    private void DeliverLater(Port to, ReadOnlySpan<byte> frame, TimeSpan delay)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+        int length = frame.Length;
+        frame.CopyTo(copy);
+        ITimer? timer = null;
+        timer = _time.CreateTimer(_ =>
+        {
+            lock (_lock)
+            {
+                _inFlight.Remove(timer!);
+                Deliver(to, copy.AsSpan(0, length));
+            }
+            timer!.Dispose();
+            ArrayPool<byte>.Shared.Return(copy);
+        }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _inFlight.Add(timer);
+        timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
     private bool Draw(double probability) => probability > 0 && _random.NextDouble() < probability;

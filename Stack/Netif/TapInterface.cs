@@ -104,7 +104,8 @@ public sealed unsafe class TapInterface : INetworkInterface
 
     private void ReadLoop(FrameReceiver receiver)
     {
-        var buffer = new byte[65536];
+        // Room for the largest frame: an MTU of up to 65535 plus the 14-byte Ethernet header.
+        var buffer = new byte[Math.Max(65536, Mtu + 14)];
         var fds = stackalloc LinuxNative.PollFd[2];
         fixed (byte* p = buffer)
         {

@@ -275,8 +275,14 @@ public sealed partial class TcpControlBlock
         if (syn && State == TcpState.SynReceived) _rcvAdvertisedEdge = _rcvNxt + window;
         var ack = (flags & TcpFlags.Ack) != 0 ? _rcvNxt : default;
         var header = new TcpHeader(Tuple.LocalPort, Tuple.RemotePort, seq, ack, flags, window, options);
-        var payload = _scratch.AsSpan(0, length);
-        if (length > 0) _sendBuffer.Peek(seq - _sndBufSeq, payload);
+        // Straight from the send buffer unless the bytes wrap around its end (then via the scratch copy).
+        ReadOnlySpan<byte> payload = default;
+        if (length > 0 && !_sendBuffer.TryGetContiguous(seq - _sndBufSeq, length, out payload))
+        {
+            var copy = _scratch.AsSpan(0, length);
+            _sendBuffer.Peek(seq - _sndBufSeq, copy);
+            payload = copy;
+        }
         sink.Transmit(Tuple, header, payload);
 
         _counters.SegmentsSent++;

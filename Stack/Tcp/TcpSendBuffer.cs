@@ -39,6 +39,20 @@ internal sealed class TcpSendBuffer
         ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
     }
 
+    /// <summary>
+    /// The <paramref name="length"/> bytes starting <paramref name="offset"/> bytes after SND.UNA, in place,
+    /// when they do not wrap around the end of the ring (valid until the next write or consume).
+    /// </summary>
+    public bool TryGetContiguous(int offset, int length, out ReadOnlySpan<byte> bytes)
+    {
+        bytes = default;
+        if (_ring is not { } ring) return false;
+        int start = (_head + offset) % _capacity;
+        if (start + length > _capacity) return false;
+        bytes = ring.AsSpan(start, length);
+        return true;
+    }
+
     /// <summary>Releases <paramref name="count"/> acknowledged bytes.</summary>
     public void Consume(int count)
     {

@@ -17,7 +17,8 @@ namespace Apps.Stack.Tcp;
 public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
 {
     private static readonly PipeOptions Options = new(
-        pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024, useSynchronizationContext: false);
+        pool: BlockMemoryPool.Shared, pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024,
+        minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false);
 
     private const int SendLowWater = 64 * 1024;
 
@@ -132,7 +133,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         int available;
         while ((available = _tcb.Available) > 0)
         {
-            var span = writer.GetSpan(Math.Min(available, 64 * 1024));
+            var span = writer.GetSpan(Math.Min(available, BlockMemoryPool.BlockSize));
             writer.Advance(_tcb.Read(span));
         }
         if (_tcb.PeerClosed || _tcb.State == TcpState.Closed)

@@ -93,8 +93,10 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         table.Poll(now, this);
         foreach (var listener in _listeners.Values) listener.Fill();
         // Only connections the table just polled can have new events.
-        foreach (var tcb in table.Polled)
+        var polled = table.Polled;
+        for (int i = 0; i < polled.Count; i++) // by index: foreach over the interface would allocate an enumerator per poll
         {
+            var tcb = polled[i];
             if (!_connections.TryGetValue(tcb, out var connection)) continue; // not accepted yet
             var events = tcb.TakeEvents();
             if (events == TcpEvents.None) continue;
@@ -110,7 +112,8 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
     {
         int length = header.Length + payload.Length;
-        var segment = _segment.AsSpan(0, length);
+        var inPlace = _output!.PayloadBuffer; // built where the IP layer sends from: one copy less
+        var segment = length <= inPlace.Length ? inPlace[..length] : _segment.AsSpan(0, length);
         header.Emit(segment);
         payload.CopyTo(segment[header.Length..]);
         TcpHeader.WriteChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);

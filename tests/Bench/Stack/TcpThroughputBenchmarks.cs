@@ -14,6 +14,11 @@ namespace Apps.Bench.Stack;
 /// serialized with its checksum and parsed again; (2) two whole NetworkStacks (Ethernet, ARP, IPv4,
 /// each with its loop thread) on the in-memory switch, through the pipe API, in real time.
 /// </summary>
+/// <remarks>
+/// <see cref="StacksOverInMemorySwitchBefore"/> runs the same transfer on another build of the stack (an
+/// earlier commit, see <see cref="BaselineStackPair"/>) named by <c>APPS_STACK_BASELINE</c>, so that a
+/// before/after comparison is one run; without that variable only that row fails.
+/// </remarks>
 [MemoryDiagnoser]
 public class TcpThroughputBenchmarks
 {
@@ -23,6 +28,7 @@ public class TcpThroughputBenchmarks
     private Socket? _client, _server;
     private NetworkStack? _stackA, _stackB;
     private TcpConnection? _pipeClient, _pipeServer;
+    private BaselineStackPair? _before;
 
     [GlobalSetup]
     public void Setup()
@@ -48,9 +54,18 @@ public class TcpThroughputBenchmarks
         _pipeServer = await accept;
     }
 
+    [GlobalSetup(Target = nameof(StacksOverInMemorySwitchBefore))]
+    public void SetupBefore()
+    {
+        var path = BaselineStackPair.ConfiguredPath
+            ?? throw new InvalidOperationException($"set {BaselineStackPair.Variable} to an Apps.Stack.dll built from an earlier commit to compare with it");
+        _before = BaselineStackPair.ConnectAsync(path).GetAwaiter().GetResult();
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {
+        _before?.Dispose();
         _client?.Dispose();
         _server?.Dispose();
         _stackA?.Dispose();
@@ -58,14 +73,18 @@ public class TcpThroughputBenchmarks
     }
 
     [Benchmark]
-    public async Task<long> StacksOverInMemorySwitch()
+    public Task<long> StacksOverInMemorySwitch() => TransferAsync(_pipeClient!.Output, _pipeServer!.Input);
+
+    [Benchmark]
+    public Task<long> StacksOverInMemorySwitchBefore() => TransferAsync(_before!.Output, _before.Input);
+
+    private async Task<long> TransferAsync(System.IO.Pipelines.PipeWriter output, System.IO.Pipelines.PipeReader input)
     {
         var send = Task.Run(async () =>
         {
-            for (int sent = 0; sent < Bytes; sent += _data.Length) await _pipeClient!.Output.WriteAsync(_data);
+            for (int sent = 0; sent < Bytes; sent += _data.Length) await output.WriteAsync(_data);
         });
         long received = 0;
-        var input = _pipeServer!.Input;
         while (received < Bytes)
         {
             var result = await input.ReadAsync();

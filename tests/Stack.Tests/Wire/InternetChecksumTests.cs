@@ -68,6 +68,28 @@ public class InternetChecksumTests
         }
     }
 
+    [Theory]
+    [InlineData(63, 0)]
+    [InlineData(1500, 0)]
+    [InlineData(65535, 0)]
+    [InlineData(65535, 0xFF)]
+    [InlineData(2_500_001, 0xFF)] // past the vector loop's chunk of 1 MiB, every lane at its maximum
+    public void Matches_naive_16_bit_sum_for_long_data(int length, int fill)
+    {
+        var data = new byte[length];
+        if (fill == 0)
+            new Random(length).NextBytes(data);
+        else
+            data.AsSpan().Fill((byte)fill);
+        ulong sum = 0;
+        for (int i = 0; i < length; i += 2)
+            sum += (uint)(data[i] << 8 | (i + 1 < length ? data[i + 1] : 0));
+        while (sum >> 16 != 0)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        Assert.Equal((ushort)~sum, InternetChecksum.Compute(data));
+        Assert.Equal((ushort)~sum, InternetChecksum.Fold(InternetChecksum.Accumulate(InternetChecksum.Accumulate(0, data.AsSpan(0, 32)), data.AsSpan(32))));
+    }
+
     [Fact]
     public void Pseudo_header_sum_matches_summing_its_bytes()
     {

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Apps.Stack;
+using Apps.Stack.Netif;
+using Apps.Stack.Tcp;
+using Apps.Stack.Wire;
+using Apps.TestSupport;
+
+namespace Apps.Bench.Stack;
+
+/// <summary>
+/// TCP bulk throughput between our stack and the Linux kernel over a TAP device, against its anchor: the
+/// kernel talking to itself over a veth pair between two network namespaces. Both in one run, both
+/// directions, with the same MTU; prints GB/s and ours/anchor. Everything runs in this process: the
+/// kernel's ends are host sockets created inside the namespaces (see <see cref="NamespaceSockets"/>).
+/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N]</c>;
+/// each MTU (default 1500 and 65000: no offloads, so a jumbo MTU is how our side moves as much per frame
+/// as the kernel's GSO/GRO does on veth) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
+/// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own).
+/// </summary>
+/// <remarks>
+/// The namespaces and devices are created with iproute2 and removed at the end, whatever happens. The
+/// kernel side uses only addresses inside them (10.80.0.0/24 for TAP, 10.81.0.0/24 for veth).
+/// </remarks>
+internal static class TapComparison
+{
+    private const int Port = 5201;
+    private static readonly byte[] Chunk = MakeChunk();
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int mib = Option(args, "--mib", 64);
+        int rounds = Option(args, "--rounds", 3);
+        int buffer = Option(args, "--buffer-kib", 1024) * 1024;
+        var mtus = (Value(args, "--mtu") ?? "1500,65000").Split(',').Select(int.Parse).ToArray();
+        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
+        var rows = new List<string>();
+        foreach (int mtu in mtus)
+            rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer));
+        Console.WriteLine();
+        Console.WriteLine("| MTU | direction | Linux ↔ Linux, veth (anchor) | ours ↔ Linux, TAP | ours/anchor |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var row in rows)
+            Console.WriteLine(row);
+        return 0;
+    }
+
+    private static async Task<string[]> MeasureAsync(int mtu, long bytes, int rounds, int buffer)
+    {
+        var suffix = LinuxNamespace.UniqueSuffix();
+        var namespaces = new List<LinuxNamespace>();
+        try
+        {
+            // Anchor: Linux to Linux over a veth pair.
+            string va = "vba" + suffix, vb = "vbb" + suffix;
+            await Check("ip", "link", "add", va, "mtu", $"{mtu}", "type", "veth", "peer", "name", vb, "mtu", $"{mtu}");
+            namespaces.Add(await LinuxNamespace.AdoptAsync("apps-vetha-" + suffix, va, "10.81.0.1/24"));
+            namespaces.Add(await LinuxNamespace.AdoptAsync("apps-vethb-" + suffix, vb, "10.81.0.2/24"));
+            var (vethSend, vethReceive) = await MeasureVethAsync(namespaces[^2].Name, namespaces[^1].Name, bytes, rounds);
+
+            // Ours: our stack on a TAP device, the kernel in a namespace on the other end.
+            using var tap = TapInterface.Open("tbn" + suffix, mtu); // the stack disposes it too; twice is harmless
+            await using var stack = new NetworkStack(tap, new NetworkStackOptions { Name = "bench-tap", Address = Ipv4Settings.Parse("10.80.0.2/24") });
+            // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1); Nagle is off, as on
+            // the kernel's sockets here.
+            await stack.UseTcpAsync(new TcpSettings
+            {
+                MaxSegmentSize = (ushort)Math.Min(mtu - 40, ushort.MaxValue), SendBufferSize = buffer, ReceiveBufferSize = buffer, NoDelay = true,
+            });
+            namespaces.Add(await LinuxNamespace.AdoptAsync("apps-tapb-" + suffix, tap.Name, "10.80.0.1/24"));
+            var (oursSend, oursReceive) = await MeasureTapAsync(stack, namespaces[^1].Name, bytes, rounds);
+            var tcp = stack.TcpCounters();
+            Console.WriteLine($"  MTU {mtu}: TAP write drops {tap.WriteDrops}; stack {stack.Counters}; TCP retransmissions {tcp?.Retransmissions}, timeouts {tcp?.RetransmissionTimeouts}");
+            return [Row(mtu, "sender → kernel receiver", vethSend, oursSend), Row(mtu, "kernel sender → receiver", vethReceive, oursReceive)];
+        }
+        finally
+        {
+            foreach (var ns in namespaces)
+                await ns.DisposeAsync();
+            // Gone with its namespace once adopted; still in ours if adopting failed.
+            await LinuxNamespace.RunAsync("ip", "link", "del", "vba" + suffix);
+        }
+    }
+
+    private static string Row(int mtu, string direction, double anchor, double ours) =>
+        string.Create(CultureInfo.InvariantCulture, $"| {mtu} | {direction} | {anchor / 1e9:0.00} GB/s | {ours / 1e9:0.00} GB/s | {ours / anchor:0.00}x |");
+
+    private static async Task<(double Send, double Receive)> MeasureVethAsync(string nsA, string nsB, long bytes, int rounds)
+    {
+        using var listener = NamespaceSockets.TcpSocket(nsB);
+        listener.Bind(new IPEndPoint(IPAddress.Parse("10.81.0.2"), Port));
+        listener.Listen(1);
+        using var client = NamespaceSockets.TcpSocket(nsA);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Parse("10.81.0.2"), Port));
+        using var server = await listener.AcceptAsync();
+        // "Send" is A (the sender we compare with our stack sending) to B's kernel receiver.
+        double send = Median(rounds, () => SocketToSocket(client, server, bytes));
+        double receive = Median(rounds, () => SocketToSocket(server, client, bytes));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  veth: {send / 1e9:0.00} GB/s A→B, {receive / 1e9:0.00} GB/s B→A"));
+        return (send, receive);
+    }
+
+    private static async Task<(double Send, double Receive)> MeasureTapAsync(NetworkStack stack, string ns, long bytes, int rounds)
+    {
+        using var listener = NamespaceSockets.TcpSocket(ns);
+        listener.Bind(new IPEndPoint(IPAddress.Parse("10.80.0.1"), Port));
+        listener.Listen(1);
+        var accept = listener.AcceptAsync();
+        var ours = await stack.ConnectTcpAsync(Ipv4Address.Parse("10.80.0.1"), Port, TimeSpan.FromSeconds(30));
+        using var kernel = await accept;
+        double send = Median(rounds, () => OursToSocket(ours, kernel, bytes));
+        double receive = Median(rounds, () => SocketToOurs(kernel, ours, bytes));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  TAP: {send / 1e9:0.00} GB/s ours→Linux, {receive / 1e9:0.00} GB/s Linux→ours"));
+        await ours.DisposeAsync();
+        return (send, receive);
+    }
+
+    // Warm-up transfers for two seconds (so that the JIT has tiered our code up and the kernel's buffers
+    // have grown), then the median of the measured ones, in bytes per second.
+    private static double Median(int rounds, Func<double> measure)
+    {
+        var warmUp = Stopwatch.StartNew();
+        do
+            measure();
+        while (warmUp.Elapsed < TimeSpan.FromSeconds(2));
+        var results = new double[rounds];
+        for (int i = 0; i < rounds; i++)
+            results[i] = measure();
+        Array.Sort(results);
+        return results[rounds / 2];
+    }
+
+    private static double SocketToSocket(Socket from, Socket to, long bytes)
+    {
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(() =>
+        {
+            for (long sent = 0; sent < bytes;)
+                sent += from.Send(Chunk.AsSpan(0, (int)Math.Min(Chunk.Length, bytes - sent)));
+        });
+        Drain(to, bytes);
+        send.GetAwaiter().GetResult();
+        return bytes / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double OursToSocket(TcpConnection from, Socket to, long bytes)
+    {
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(async () =>
+        {
+            for (long sent = 0; sent < bytes; sent += Chunk.Length)
+                await from.Output.WriteAsync(Chunk.AsMemory(0, (int)Math.Min(Chunk.Length, bytes - sent)));
+        });
+        Drain(to, bytes);
+        send.GetAwaiter().GetResult();
+        return bytes / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double SocketToOurs(Socket from, TcpConnection to, long bytes)
+    {
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(() =>
+        {
+            for (long sent = 0; sent < bytes;)
+                sent += from.Send(Chunk.AsSpan(0, (int)Math.Min(Chunk.Length, bytes - sent)));
+        });
+        var input = to.Input;
+        for (long received = 0; received < bytes;)
+        {
+            var result = input.ReadAsync().AsTask().GetAwaiter().GetResult();
+            long take = Math.Min(result.Buffer.Length, bytes - received);
+            received += take;
+            input.AdvanceTo(result.Buffer.GetPosition(take));
+            if (result.IsCompleted && received < bytes)
+                throw new IOException($"the connection ended after {received} of {bytes} bytes");
+        }
+        send.GetAwaiter().GetResult();
+        return bytes / clock.Elapsed.TotalSeconds;
+    }
+
+    private static void Drain(Socket socket, long bytes)
+    {
+        var sink = new byte[256 * 1024];
+        for (long received = 0; received < bytes;)
+        {
+            int n = socket.Receive(sink);
+            if (n == 0)
+                throw new IOException($"the connection ended after {received} of {bytes} bytes");
+            received += n;
+        }
+    }
+
+    private static byte[] MakeChunk()
+    {
+        var chunk = new byte[1024 * 1024];
+        new Random(1).NextBytes(chunk);
+        return chunk;
+    }
+
+    private static async Task Check(string file, params string[] arguments)
+    {
+        var result = await LinuxNamespace.RunAsync(file, arguments);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed: {result.Error.Trim()}; run as root with iproute2 installed");
+    }
+
+    private static int Option(string[] args, string name, int fallback) =>
+        int.TryParse(Value(args, name), out int value) ? value : fallback;
+
+    private static string? Value(string[] args, string name)
+    {
+        int index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+}
