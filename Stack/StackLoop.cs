@@ -42,6 +42,10 @@ internal sealed class StackLoop : IDisposable
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
 
+    // Under _gate: how to fail each InvokeAsync whose work has not run yet, so that one posted just
+    // as the loop stops (and discarded with the rest of its inbox) fails instead of waiting forever.
+    private readonly HashSet<Action<Exception>> _unfinished = [];
+
     /// <param name="name">Thread name.</param>
     /// <param name="time">The clock.</param>
     /// <param name="poll">Runs due timers at <c>now</c> and returns the next deadline.</param>
@@ -72,6 +76,9 @@ internal sealed class StackLoop : IDisposable
 
     /// <summary>True when called on the loop thread.</summary>
     public bool IsLoopThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Whether <see cref="Dispose"/> has begun.</summary>
+    internal bool IsStopping => _stopping;
 
     /// <summary>Queues a copy of an inbound frame; drops it (counted) when the queue is full.</summary>
     public void PostFrame(ReadOnlySpan<byte> frame)
@@ -106,8 +113,13 @@ internal sealed class StackLoop : IDisposable
     public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work)
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Action<Exception> fail = e => tcs.TrySetException(e);
+        lock (_gate)
+            _unfinished.Add(fail);
         Post(now =>
         {
+            lock (_gate)
+                _unfinished.Remove(fail);
             try
             {
                 tcs.TrySetResult(work(now));
@@ -178,11 +190,17 @@ internal sealed class StackLoop : IDisposable
             RunBatch(_running);
             _running.Clear();
         }
+        Action<Exception>[] unfinished;
         lock (_gate)
         {
             _inbox.Clear();
+            unfinished = [.. _unfinished];
+            _unfinished.Clear();
             _idle.Set();
         }
+        var disposed = new ObjectDisposedException(nameof(NetworkStack), "the network stack was disposed");
+        foreach (var fail in unfinished)
+            fail(disposed);
     }
 
     private void RunBatch(LoopInbox batch)

@@ -57,6 +57,30 @@ public class StackLoopTests
     }
 
     [Fact]
+    public async Task A_call_queued_when_the_loop_stops_fails_instead_of_waiting_forever()
+    {
+        var loop = NewLoop((_, _) => { });
+        using var gate = new ManualResetEventSlim();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocked = loop.InvokeAsync(_ =>
+        {
+            running.SetResult();
+            return gate.Wait(TimeSpan.FromSeconds(30));
+        });
+        await running.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var queued = loop.InvokeAsync(_ => 42); // behind the blocked call, before the loop stops
+
+        var disposing = Task.Run(loop.Dispose);
+        while (!loop.IsStopping)
+            await Task.Yield();
+        gate.Set();
+        await disposing.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(await blocked.WaitAsync(TimeSpan.FromSeconds(60)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
     public async Task A_core_exception_is_counted_and_the_rest_of_the_batch_still_runs()
     {
         var counters = new StackCounters();
