@@ -42,9 +42,6 @@ internal sealed class StackLoop : IDisposable
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
 
-    // Under _gate: how to fail each InvokeAsync whose work has not run yet, so that one posted just
-    // as the loop stops (and discarded with the rest of its inbox) fails instead of waiting forever.
-    private readonly HashSet<Action<Exception>> _unfinished = [];
 
     /// <param name="name">Thread name.</param>
     /// <param name="time">The clock.</param>
@@ -112,26 +109,38 @@ internal sealed class StackLoop : IDisposable
     /// <summary>Runs <paramref name="work"/> on the loop thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work)
     {
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Action<Exception> fail = e => tcs.TrySetException(e);
-        lock (_gate)
-            _unfinished.Add(fail);
-        Post(now =>
+        var invocation = new Invocation<T>(work);
+        Post(invocation.Run);
+        if (_stopping)
+            invocation.Discard(Disposed());
+        return invocation.Task;
+    }
+
+    private static ObjectDisposedException Disposed() =>
+        new(nameof(NetworkStack), "the network stack was disposed; create a new stack");
+
+    /// <summary>An <see cref="InvokeAsync{T}"/> call; one still queued when the loop stops is failed, not lost.</summary>
+    private interface IDiscardable
+    {
+        void Discard(ObjectDisposedException reason);
+    }
+
+    private sealed class Invocation<T>(Func<TimeSpan, T> work)
+        : TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously), IDiscardable
+    {
+        public void Run(TimeSpan now)
         {
-            lock (_gate)
-                _unfinished.Remove(fail);
             try
             {
-                tcs.TrySetResult(work(now));
+                TrySetResult(work(now));
             }
             catch (Exception e)
             {
-                tcs.TrySetException(e);
+                TrySetException(e);
             }
-        });
-        if (_stopping)
-            tcs.TrySetException(new ObjectDisposedException(nameof(NetworkStack)));
-        return tcs.Task;
+        }
+
+        public void Discard(ObjectDisposedException reason) => TrySetException(reason);
     }
 
     /// <summary>
@@ -190,17 +199,19 @@ internal sealed class StackLoop : IDisposable
             RunBatch(_running);
             _running.Clear();
         }
-        Action<Exception>[] unfinished;
+        var discarded = new List<IDiscardable>();
         lock (_gate)
         {
+            for (int i = 0; i < _inbox.Count; i++)
+                if (!_inbox.TryGetFrame(i, out _) && _inbox.Work(i).Target is IDiscardable call)
+                    discarded.Add(call);
             _inbox.Clear();
-            unfinished = [.. _unfinished];
-            _unfinished.Clear();
             _idle.Set();
         }
-        var disposed = new ObjectDisposedException(nameof(NetworkStack), "the network stack was disposed");
-        foreach (var fail in unfinished)
-            fail(disposed);
+        // Calls posted just as the loop stopped were discarded with the inbox: fail them, so none waits forever.
+        var disposed = Disposed();
+        foreach (var call in discarded)
+            call.Discard(disposed);
     }
 
     private void RunBatch(LoopInbox batch)

@@ -26,7 +26,6 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private TcpEndpointTable? _table;
     private IIpv4Output? _output;
     private TimeSpan _now;
-    private readonly CancellationToken _stopped;
 
     /// <param name="loop">The stack's loop: every call but the "any thread" ones runs on it.</param>
     /// <param name="settings">Applied to every connection.</param>
@@ -40,7 +39,6 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         _loop = loop;
         _settings = settings;
         _random = random;
-        _stopped = stopped;
         TcpMetrics.Register(Counters);
         stopped.Register(OnStackStopped);
     }
@@ -127,23 +125,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     /// Runs <paramref name="work"/> on the loop and returns its result (any thread). Fails with
     /// <see cref="ObjectDisposedException"/> once the stack is disposed, even if the loop dropped the work.
     /// </summary>
-    public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work)
-    {
-        var task = _loop.InvokeAsync(work);
-        return task.IsCompleted ? task : GuardAsync(task);
-    }
-
-    private async Task<T> GuardAsync<T>(Task<T> task)
-    {
-        try
-        {
-            return await task.WaitAsync(_stopped).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stopped.IsCancellationRequested)
-        {
-            throw StackDisposed("this TCP operation");
-        }
-    }
+    public Task<T> InvokeAsync<T>(Func<TimeSpan, T> work) => _loop.InvokeAsync(work);
 
     // The disposing thread, after the loop stopped (so loop-only state is ours): nothing may wait forever.
     private void OnStackStopped()
