@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using Apps.Conduit.Transports;
@@ -37,7 +38,21 @@ public sealed class ConduitConnectionListenerFactory(IConduitTransport transport
             try
             {
                 var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-                return connection is null ? null : new Context(connection, "conduit-" + Interlocked.Increment(ref s_nextId).ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+                if (connection is null)
+                {
+                    return null;
+                }
+
+                // The transport's accept is its own span, plain listeners (such as --http-port) included; on a
+                // TLS endpoint EngineTlsMiddleware adds "conduit.tls.accept" for the handshake that follows.
+                using (var activity = ConduitTelemetry.Source.StartActivity("conduit.accept", ActivityKind.Server))
+                {
+                    activity?.SetTag("endpoint", EndPoint.ToString());
+                    activity?.SetTag("peer", connection.RemoteEndPoint?.ToString());
+                    activity?.SetTag("transport", connection.Transport);
+                }
+
+                return new Context(connection, "conduit-" + Interlocked.Increment(ref s_nextId).ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             }
             catch (OperationCanceledException)
             {

@@ -129,6 +129,37 @@ public sealed class ServiceLifecycleTests
     }
 
     [Fact]
+    public async Task Plain_redirect_accepts_are_traced_as_conduit_accept_spans()
+    {
+        var data = Directory.CreateTempSubdirectory("https-trace-plain-");
+        try
+        {
+            var trace = Path.Combine(data.FullName, "trace.json");
+            var httpPort = FreePort();
+            await using (var service = await ServiceProcess.StartAsync(null, "--http-port", httpPort.ToString(), "--trace", trace))
+            {
+                var result = await ExternalTool.RunAsync("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", $"http://127.0.0.1:{httpPort}/x"]);
+                Assert.Equal("308", result.Output);
+                Assert.Equal(0, await service.StopAsync());
+            }
+
+            using var json = JsonDocument.Parse(File.ReadAllText(trace));
+            var plain = json.RootElement.EnumerateArray()
+                .Where(e => e.GetProperty("name").GetString() == "conduit.accept")
+                .Select(e => e.GetProperty("args"))
+                .Where(a => a.GetProperty("endpoint").GetString() == $"127.0.0.1:{httpPort}")
+                .ToList();
+            var accept = Assert.Single(plain);
+            Assert.Equal("host", accept.GetProperty("transport").GetString());
+            Assert.StartsWith("127.0.0.1:", accept.GetProperty("peer").GetString());
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Sigterm_lets_an_in_flight_download_finish_then_exits_cleanly()
     {
         var site = Directory.CreateTempSubdirectory("https-big-");
