@@ -39,13 +39,13 @@ public sealed partial class ConduitNetwork
         return XmppTargets.Plan(endpoint.Host, endpoint.Port, lookups[0], lookups[1], resolver.Uniform);
     }
 
-    private static async Task<SrvLookup> LookupAsync(SrvResolver resolver, string name, CancellationToken cancellationToken)
+    private static async Task<SrvLookup> LookupAsync(DnsResolver resolver, string name, CancellationToken cancellationToken)
     {
         try
         {
-            return new SrvLookup(await resolver.QueryAsync(name, cancellationToken).ConfigureAwait(false));
+            return new SrvLookup(await resolver.QuerySrvAsync(name, cancellationToken).ConfigureAwait(false));
         }
-        catch (Exception e) when (e is DnsFormatException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is DnsFormatException or TimeoutException or IOException or System.Net.Sockets.SocketException)
         {
             return SrvLookup.Failed($"{name}: {e.Message}");
         }

@@ -32,7 +32,7 @@ public sealed class ConduitOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Looks up SRV records for <c>xmpp://domain</c>; null to go straight to domain:5222.</summary>
-    public Dns.SrvResolver? Resolver { get; init; }
+    public Dns.DnsResolver? Resolver { get; init; }
 }
 
 /// <summary>

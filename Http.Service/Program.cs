@@ -22,7 +22,7 @@ public static class Program
         var httpPort = new Option<int?>("--http-port") { Description = "Also listen for plain HTTP on PORT and redirect it to HTTPS" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (certificate, entropy seed); default $APPS_DATA_DIR or $XDG_DATA_HOME/apps" };
         var trace = new Option<string?>("--trace") { Description = "Write the spans of all layers to FILE as Chrome trace-event JSON (Perfetto)" };
-        var stack = new Option<string>("--stack") { Description = "host (the default), or tap:NAME,ip=ADDR/PREFIX[,gw=ADDR] for our own TCP/IP stack on a TAP device", DefaultValueFactory = _ => "host" };
+        var stack = new Option<string>("--stack") { Description = "host (the default), or tap:NAME,ip=ADDR/PREFIX[,gw=ADDR][,dns=ADDR] or tap:NAME,ip=dhcp for our own TCP/IP stack on a TAP device", DefaultValueFactory = _ => "host" };
 
         var engine = new Option<string>("--tls-engine")
         {

@@ -3,24 +3,30 @@ using Apps.Stack;
 using Apps.Stack.Netif;
 using Apps.Stack.Tcp;
 using Apps.Stack.Wire;
+using Apps.Conduit.Dns;
 using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Security;
 
 namespace Apps.Conduit.Transports;
 
 /// <summary>
-/// Connections over our own TCP/IP stack on a TAP device (<c>--stack tap:NAME,...</c>). The stack has no
-/// resolver yet, so hosts must be IPv4 literals; IPv6 is not available on it yet.
+/// Connections over our own TCP/IP stack on a TAP device (<c>--stack tap:NAME,...</c>). Host names are resolved
+/// over the same stack (<see cref="Resolver"/>); the stack has no IPv6 yet, so only A records are asked for.
 /// </summary>
 public sealed class StackTransport : IConduitTransport
 {
     private readonly TapInterface _tap;
     private readonly NetworkStack _stack;
+    private readonly TransportSpec _spec;
 
-    private StackTransport(TapInterface tap, NetworkStack stack)
+    private StackTransport(TapInterface tap, NetworkStack stack, TransportSpec spec, Action<Span<byte>> random, TimeProvider time)
     {
         _tap = tap;
         _stack = stack;
+        _spec = spec;
         Name = "tap:" + tap.Name;
+        Resolver = new DnsResolver(new SecureRandom(new SpanRandomGenerator(random)), () => DnsServer(spec, stack), time: time,
+            exchange: new StackDnsExchange(stack));
     }
 
     public string Name { get; }
@@ -30,6 +36,13 @@ public sealed class StackTransport : IConduitTransport
 
     /// <summary>The stack itself (counters, address).</summary>
     public NetworkStack Stack => _stack;
+
+    /// <summary>
+    /// DNS over this stack: asks the spec's <c>dns=</c> server, else the first DNS server of the DHCP lease
+    /// (RFC 2132 §3.8). <see cref="ConnectAsync"/> uses it for names; give it to
+    /// <see cref="ConduitOptions.Resolver"/> so that <c>xmpp://</c> SRV lookups go over the stack too.
+    /// </summary>
+    public DnsResolver Resolver { get; }
 
     /// <summary>Opens the TAP device and starts the stack on it.</summary>
     /// <param name="spec">Device and address settings.</param>
@@ -66,7 +79,7 @@ public sealed class StackTransport : IConduitTransport
             TimeProvider = time ?? TimeProvider.System,
         });
         await stack.UseTcpAsync(new TcpSettings(), random).ConfigureAwait(false);
-        var transport = new StackTransport(tap, stack);
+        var transport = new StackTransport(tap, stack, spec, random, time ?? TimeProvider.System);
         if (spec.UseDhcp)
         {
             // Listeners report the stack's address, so start serving only once DHCP (RFC 2131) gave one.
@@ -87,23 +100,64 @@ public sealed class StackTransport : IConduitTransport
 
     public async Task<ConduitConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
     {
-        if (!IPAddress.TryParse(host, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        IReadOnlyList<IPAddress> addresses;
+        if (IPAddress.TryParse(host, out var literal))
         {
-            throw new ConduitException($"our stack has no DNS resolver or IPv6 yet; give an IPv4 address instead of '{host}'");
+            addresses = literal.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                ? [literal]
+                : throw new ConduitException($"our stack has no IPv6 yet; give an IPv4 address or a name instead of '{host}'");
+        }
+        else
+        {
+            addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
         }
 
-        TcpConnection connection;
+        // The stack is IPv4 only, so there is nothing to race (RFC 8305): the addresses are tried in DNS order.
+        var failures = new List<string>();
+        foreach (var address in addresses)
+        {
+            try
+            {
+                var connection = await _stack.ConnectTcpAsync(Ipv4Address.FromIPAddress(address), checked((ushort)port), cancellationToken: cancellationToken).ConfigureAwait(false);
+                return Wrap(connection);
+            }
+            catch (Exception e) when (e is TcpConnectionException or NetworkStackException)
+            {
+                failures.Add(addresses.Count == 1 ? e.Message : $"{address}: {e.Message}");
+            }
+        }
+
+        throw new ConduitException($"cannot connect to {host} port {port} over {Name}: {string.Join("; ", failures)}");
+    }
+
+    private async Task<IReadOnlyList<IPAddress>> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        if (DnsServer(_spec, _stack) is null)
+        {
+            throw new ConduitException($"cannot resolve {host} over {Name}: no DNS server is known; add dns=ADDR to --stack, or use ip=dhcp with a DHCP server that names one");
+        }
+
+        List<IPAddress> addresses;
         try
         {
-            connection = await _stack.ConnectTcpAsync(Ipv4Address.Parse(host), checked((ushort)port), cancellationToken: cancellationToken).ConfigureAwait(false);
+            addresses = await Resolver.QueryIPv4Async(host, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is TcpConnectionException or NetworkStackException)
+        catch (ArgumentException)
         {
-            throw new ConduitException($"cannot connect to {host} port {port} over {Name}: {e.Message}", e);
+            throw new ConduitException($"'{host}' is not a host name or an IPv4 address");
+        }
+        catch (Exception e) when (e is DnsFormatException or TimeoutException or IOException)
+        {
+            throw new ConduitException($"cannot resolve {host} over {Name}: {e.Message}", e);
         }
 
-        return Wrap(connection);
+        return addresses.Count > 0
+            ? addresses
+            : throw new ConduitException($"{host} has no IPv4 address in DNS (our stack has no IPv6 yet); check the name");
     }
+
+    private static IPEndPoint? DnsServer(TransportSpec spec, NetworkStack stack) =>
+        (spec.DnsServer ?? stack.Lease?.DnsServers.FirstOrDefault()) is { } server ? new IPEndPoint(server.ToIPAddress(), 53) : null;
 
     public async Task<IConduitListener> ListenAsync(IPEndPoint local, CancellationToken cancellationToken = default)
     {

@@ -1,12 +1,14 @@
 using Apps.Stack;
+using Apps.Stack.Wire;
 
 namespace Apps.Conduit.Transports;
 
 /// <summary>
 /// The <c>--stack</c> option: <c>host</c> (the host's sockets, the default) or
-/// <c>tap:NAME,ip=ADDR/PREFIX[,gw=ADDR]</c> / <c>tap:NAME,ip=dhcp</c> for our own TCP/IP stack on a TAP device.
+/// <c>tap:NAME,ip=ADDR/PREFIX[,gw=ADDR][,dns=ADDR]</c> / <c>tap:NAME,ip=dhcp[,dns=ADDR]</c> for our own TCP/IP stack on
+/// a TAP device. <c>dns=</c> names the DNS server our stack asks (with DHCP, the lease's server otherwise).
 /// </summary>
-public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool UseDhcp)
+public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool UseDhcp, Ipv4Address? DnsServer = null)
 {
     /// <summary>The host's sockets.</summary>
     public static TransportSpec Host { get; } = new(null, null, false);
@@ -25,7 +27,7 @@ public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool 
             return true;
         }
 
-        const string usage = "write --stack host, or --stack tap:NAME,ip=ADDR/PREFIX[,gw=ADDR], or --stack tap:NAME,ip=dhcp";
+        const string usage = "write --stack host, or --stack tap:NAME,ip=ADDR/PREFIX[,gw=ADDR][,dns=ADDR], or --stack tap:NAME,ip=dhcp[,dns=ADDR]";
         if (!text.StartsWith("tap:", StringComparison.Ordinal) || text.Length > 200)
         {
             error = $"unknown stack '{text}'; {usage}";
@@ -43,6 +45,7 @@ public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool 
 
         string? ip = null;
         string? gateway = null;
+        Ipv4Address? dns = null;
         foreach (var part in parts.Skip(1))
         {
             var equals = part.IndexOf('=');
@@ -52,6 +55,10 @@ public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool 
             {
                 case "ip": ip = value; break;
                 case "gw": gateway = value; break;
+                case "dns" when Ipv4Address.TryParse(value, out var server): dns = server; break;
+                case "dns":
+                    error = $"dns={value} is not an IPv4 address; {usage}";
+                    return false;
                 default:
                     error = $"unknown setting '{key}' in --stack; {usage}";
                     return false;
@@ -66,13 +73,13 @@ public sealed record TransportSpec(string? TapName, Ipv4Settings? Address, bool 
 
         if (ip == "dhcp")
         {
-            spec = new TransportSpec(name, null, true);
+            spec = new TransportSpec(name, null, true, dns);
             return true;
         }
 
         try
         {
-            spec = new TransportSpec(name, Ipv4Settings.Parse(ip, string.IsNullOrEmpty(gateway) ? null : gateway), false);
+            spec = new TransportSpec(name, Ipv4Settings.Parse(ip, string.IsNullOrEmpty(gateway) ? null : gateway), false, dns);
             return true;
         }
         catch (FormatException e)

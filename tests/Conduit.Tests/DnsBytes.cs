@@ -9,11 +9,12 @@ internal sealed class DnsBytes
 {
     private readonly List<byte> _bytes = [];
 
-    /// <summary>A response header for <paramref name="id"/> followed by the question for the SRV records of <paramref name="name"/>.</summary>
-    public static DnsBytes ResponseTo(ushort id, string name, int answers, byte flags2 = 0x80)
+    /// <summary>A response header for <paramref name="id"/> followed by the question for the <paramref name="type"/>
+    /// (SRV unless given) records of <paramref name="name"/>.</summary>
+    public static DnsBytes ResponseTo(ushort id, string name, int answers, byte flags2 = 0x80, ushort type = DnsMessage.TypeSrv)
     {
         var response = new DnsBytes();
-        response._bytes.AddRange(SrvMessage.BuildQuery(id, name));
+        response._bytes.AddRange(DnsMessage.BuildQuery(id, name, type));
         response._bytes[2] = 0x81; // QR, RD
         response._bytes[3] = flags2; // RA, RCODE
         response.SetAnswerCount(answers);
@@ -70,6 +71,20 @@ internal sealed class DnsBytes
     /// <summary>Appends an SRV answer owned by the question's name.</summary>
     public DnsBytes Srv(ushort priority, ushort weight, ushort port, string target) =>
         Srv(Pointer(QuestionName), priority, weight, port, Name(target));
+
+    /// <summary>Appends an answer of any type with class IN; <paramref name="rdLength"/> overrides the true data length.</summary>
+    public DnsBytes Record(byte[] owner, ushort type, byte[] data, int? rdLength = null)
+    {
+        _bytes.AddRange(owner);
+        Span<byte> fixedPart = stackalloc byte[10];
+        BinaryPrimitives.WriteUInt16BigEndian(fixedPart, type);
+        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[2..], DnsMessage.ClassIn);
+        BinaryPrimitives.WriteUInt32BigEndian(fixedPart[4..], 300);
+        BinaryPrimitives.WriteUInt16BigEndian(fixedPart[8..], (ushort)(rdLength ?? data.Length));
+        _bytes.AddRange(fixedPart.ToArray());
+        _bytes.AddRange(data);
+        return this;
+    }
 
     public DnsBytes Raw(params byte[] bytes)
     {

@@ -45,12 +45,12 @@ internal sealed class Dnsmasq : IAsyncDisposable
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             var server = new Dnsmasq(process, new IPEndPoint(IPAddress.Loopback, port));
-            var resolver = new SrvResolver(random, server.EndPoint, TimeSpan.FromSeconds(1));
+            var resolver = new DnsResolver(random, server.EndPoint, TimeSpan.FromSeconds(1));
             for (var tries = 0; tries < 60 && !process.HasExited; tries++)
             {
                 try
                 {
-                    await resolver.QueryAsync("_probe._tcp.ready.test");
+                    await resolver.QuerySrvAsync("_probe._tcp.ready.test");
                     return server;
                 }
                 catch (Exception e) when (e is TimeoutException or SocketException)

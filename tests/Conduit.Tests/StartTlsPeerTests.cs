@@ -36,7 +36,7 @@ public sealed class StartTlsPeerTests(EntropyFixture entropy) : IClassFixture<En
     {
         Random = entropy.Runtime.CreateSecureRandom(),
         Trust = new ServerTrust { Verifier = StrictCertificateVerifier.WithSystemRoots(), Store = store, Service = "xmpp-client" },
-        Resolver = dns is null ? null : new SrvResolver(entropy.Runtime.CreateSecureRandom(), dns, TimeSpan.FromSeconds(5)),
+        Resolver = dns is null ? null : new DnsResolver(entropy.Runtime.CreateSecureRandom(), dns, TimeSpan.FromSeconds(5)),
     });
 
     /// <summary>Connects plain to the STARTTLS port, negotiates STARTTLS as RFC 6120 §5.4 says, and upgrades.</summary>

@@ -23,7 +23,7 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
     private ConduitNetwork Network(IPEndPoint dns, PinStore? store = null) => new(new ConduitOptions
     {
         Random = entropy.Runtime.CreateSecureRandom(),
-        Resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), dns, TimeSpan.FromSeconds(5)),
+        Resolver = new DnsResolver(entropy.Runtime.CreateSecureRandom(), dns, TimeSpan.FromSeconds(5)),
         Trust = store is null ? null : new ServerTrust { Verifier = StrictCertificateVerifier.WithSystemRoots(), Store = store, Service = "xmpp-client" },
     });
 
@@ -108,9 +108,9 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
     {
         var records = Enumerable.Range(0, 40).Select(i => $"_xmpp-client._tcp.big.test,server-number-{i:00}.big.test,{5000 + i},{i % 4},{i}").ToArray();
         await using var dns = await Dnsmasq.StartAsync(entropy.Runtime.CreateSecureRandom(), records);
-        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), dns.EndPoint, TimeSpan.FromSeconds(30));
+        var resolver = new DnsResolver(entropy.Runtime.CreateSecureRandom(), dns.EndPoint, TimeSpan.FromSeconds(30));
 
-        var answered = await resolver.QueryAsync("_xmpp-client._tcp.big.test");
+        var answered = await resolver.QuerySrvAsync("_xmpp-client._tcp.big.test");
 
         Assert.Equal(40, answered.Count);
         Assert.Equal(Enumerable.Range(5000, 40), answered.Select(r => (int)r.Port).Order());
@@ -125,9 +125,9 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
             DnsBytes.ResponseTo((ushort)(id ^ 0x5555), name, 1).Srv(0, 0, 1, "evil.test").ToArray(),
             DnsBytes.ResponseTo(id, name, 1).Srv(0, 0, 5222, "good.test").ToArray(),
         ]);
-        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(30));
+        var resolver = new DnsResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(30));
 
-        var records = await resolver.QueryAsync("_xmpp-client._tcp.example.test");
+        var records = await resolver.QuerySrvAsync("_xmpp-client._tcp.example.test");
 
         Assert.Equal([new SrvRecord(0, 0, 5222, "good.test")], records);
     }
@@ -140,13 +140,13 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
             var response = DnsBytes.ResponseTo(id, name, 1);
             return [response.Srv(DnsBytes.Pointer(response.Length), 0, 0, 1, DnsBytes.Name("x")).ToArray()]; // owner points at itself
         });
-        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(30));
+        var resolver = new DnsResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(30));
         await using var network = Network(server.EndPoint);
         using var source = new ActivitySource("Apps.Conduit.Tests.Srv");
         using var outer = new ActivityListener { ShouldListenTo = s => s == source, Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded };
         ActivitySource.AddActivityListener(outer);
 
-        var failure = await Assert.ThrowsAsync<DnsFormatException>(() => resolver.QueryAsync("_xmpp-client._tcp.example.test"));
+        var failure = await Assert.ThrowsAsync<DnsFormatException>(() => resolver.QuerySrvAsync("_xmpp-client._tcp.example.test"));
         XmppTargets plan;
         Activity span;
         using (span = source.StartActivity("resolve")!)
@@ -164,9 +164,9 @@ public sealed class XmppSrvTests(EntropyFixture entropy) : IClassFixture<Entropy
     {
         using var server = new ScriptedDnsServer((_, _) => []);
         var time = new FakeTimeProvider();
-        var resolver = new SrvResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(3), time);
+        var resolver = new DnsResolver(entropy.Runtime.CreateSecureRandom(), server.EndPoint, TimeSpan.FromSeconds(3), time);
 
-        var query = resolver.QueryAsync("_xmpp-client._tcp.example.test");
+        var query = resolver.QuerySrvAsync("_xmpp-client._tcp.example.test");
         time.Advance(TimeSpan.FromSeconds(3));
         var failure = await Assert.ThrowsAsync<TimeoutException>(() => query.WaitAsync(TimeSpan.FromSeconds(60)));
 
