@@ -6,9 +6,11 @@ namespace Apps.Stack.Tcp;
 
 // Data paths. Receive: on the loop, bytes move from the core's receive buffer into the Input pipe;
 // when the application falls behind, the pipe's flush stays pending, we stop draining the core,
-// its window closes and the peer slows down (flow control end to end). Send: a task reads the
-// Output pipe and, on the loop, copies into the core's send buffer as space allows; when it is
-// full it waits for the core's Writable event. Completing Output sends FIN (graceful close).
+// its window closes and the peer slows down (flow control end to end). Send: the loop reads the
+// Output pipe itself and copies into the core's send buffer as space allows; when the buffer is full
+// it keeps the rest and goes on at the core's next Writable event, and when the pipe is empty it arms
+// one ReadAsync whose continuation (run inline by the application's flush) posts back to the loop.
+// So a write costs one hop to the loop, and waiting for space none. Completing Output sends FIN.
 
 /// <summary>
 /// A TCP connection of a <see cref="NetworkStack"/> as an <see cref="IDuplexPipe"/> (and a
@@ -16,19 +18,25 @@ namespace Apps.Stack.Tcp;
 /// </summary>
 public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
 {
-    private static readonly PipeOptions Options = new(
+    private static readonly PipeOptions ReceiveOptions = new(
         pool: BlockMemoryPool.Shared, pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024,
         minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false);
+
+    // The reader is the loop: its continuation only posts to the loop, so it may run inline on the writer's thread.
+    private static readonly PipeOptions SendOptions = new(
+        pool: BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 256 * 1024,
+        resumeWriterThreshold: 128 * 1024, minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false);
 
     private const int SendLowWater = 64 * 1024;
 
     private readonly TcpTransport _transport;
     private readonly TcpControlBlock _tcb;            // loop thread only
-    private readonly Pipe _received = new(Options);   // written on the loop, read by the application
-    private readonly Pipe _toSend = new(Options);     // written by the application, read by SendAsync
-    private readonly SemaphoreSlim _writable = new(0, 1);
+    private readonly Pipe _received = new(ReceiveOptions); // written on the loop, read by the application
+    private readonly Pipe _toSend = new(SendOptions);      // written by the application, read on the loop
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private bool _flushPending, _receiveDone;         // loop thread only
+    private bool _flushPending, _receiveDone;              // loop thread only
+    private ReadOnlySequence<byte> _unsent;                // loop thread only: what the last read gave and the core has not taken
+    private bool _holdingRead, _unsentIsLast, _readArmed, _sendDone; // loop thread only
     private volatile Exception? _failure;
 
     internal TcpConnection(TcpTransport transport, TcpControlBlock tcb)
@@ -76,24 +84,28 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         _transport.Post(now => _tcb.ShutdownReceive(now));
     }
 
-    internal void Start() => _ = SendAsync();
+    /// <summary>Loop thread: starts moving the Output pipe into the core.</summary>
+    internal void Start() => PumpSend();
 
     /// <summary>Loop thread: reacts to what the core reported.</summary>
     internal void OnEvents(TcpEvents events)
     {
         if ((events & TcpEvents.Established) != 0) _established.TrySetResult();
         if ((events & (TcpEvents.Readable | TcpEvents.PeerClosed | TcpEvents.Closed)) != 0) PumpReceived();
-        // Wake the sending task only for a worthwhile amount of space (a low-water mark, like SO_SNDLOWAT):
-        // ACKs arrive every two segments, and a thread hop per ACK would cost more than the copy.
-        bool worthWaking = (events & TcpEvents.Closed) != 0
-            || ((events & TcpEvents.Writable) != 0
-                && (_tcb.SendSpace >= Math.Min(SendLowWater, (_tcb.SendSpace + _tcb.Unacknowledged) / 2) || _tcb.Unacknowledged == 0 || !_tcb.CanSend));
-        if (worthWaking && _writable.CurrentCount == 0) _writable.Release();
         if ((events & TcpEvents.Closed) != 0 && _tcb.Error != TcpError.None)
         {
-            var failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
-            _failure = failure;
-            _toSend.Reader.CancelPendingRead(); // a sender waiting for data wakes and fails the Output pipe
+            _failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
+        }
+
+        // Copy more only for a worthwhile amount of space (a low-water mark, like SO_SNDLOWAT): ACKs arrive
+        // every two segments, and walking the pipe's buffer per ACK would cost more than the copy.
+        bool worthPumping = (events & TcpEvents.Closed) != 0
+            || ((events & TcpEvents.Writable) != 0
+                && (_tcb.SendSpace >= Math.Min(SendLowWater, (_tcb.SendSpace + _tcb.Unacknowledged) / 2) || _tcb.Unacknowledged == 0 || !_tcb.CanSend));
+        if (worthPumping && _holdingRead) PumpSend();
+        if ((events & TcpEvents.Closed) != 0 && _readArmed) _toSend.Reader.CancelPendingRead(); // its post fails the Output pipe
+        if (_failure is { } failure && (events & TcpEvents.Closed) != 0)
+        {
             _established.TrySetException(failure);
             if (!_receiveDone)
             {
@@ -121,8 +133,13 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             _receiveDone = true;
             _received.Writer.Complete(failure);
         }
-        _toSend.Reader.CancelPendingRead();
-        if (_writable.CurrentCount == 0) _writable.Release(); // SendAsync finds the failure and fails the Output pipe
+        if (!_sendDone)
+        {
+            // Posts to the stopped loop are never run, so the Output pipe is failed here; a read still armed
+            // is never resumed, and the application's next flush throws the failure.
+            _sendDone = true;
+            _toSend.Reader.Complete(failure);
+        }
     }
 
     // Loop thread: core receive buffer -> Input pipe, paused while the application lags behind.
@@ -173,46 +190,98 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         });
     }
 
-    // Any thread: Output pipe -> core send buffer.
-    private async Task SendAsync()
+    // Loop thread: Output pipe -> core send buffer, until the pipe is empty or the core's buffer is full.
+    private void PumpSend()
     {
         var reader = _toSend.Reader;
-        try
+        while (!_sendDone)
         {
-            while (true)
+            if (!_holdingRead)
             {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                if (_failure is { } failure) throw failure; // woken by CancelPendingRead: the connection is gone
-                var buffer = result.Buffer;
-                while (!buffer.IsEmpty)
+                if (_readArmed) return; // its continuation comes back here
+                ReadResult read;
+                try
                 {
-                    var pending = buffer;
-                    long taken = await _transport.InvokeAsync(_ => TakeFrom(pending)).ConfigureAwait(false);
-                    if (taken < 0) throw _failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint);
-                    buffer = buffer.Slice(taken);
-                    if (!buffer.IsEmpty) await _writable.WaitAsync().ConfigureAwait(false);
+                    if (!reader.TryRead(out read))
+                    {
+                        _readArmed = true;
+                        _ = AwaitDataAsync(reader.ReadAsync());
+                        return;
+                    }
                 }
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted) break;
+                catch (Exception e)
+                {
+                    FailSend(e); // TryRead throws what the application completed Output with
+                    return;
+                }
+
+                Hold(read);
             }
-            await _transport.InvokeAsync(_ =>
+
+            if (_failure is not null || !_tcb.CanSend)
             {
+                // The connection is gone (or closed): the application's next write or flush throws this.
+                _sendDone = true;
+                reader.Complete(_failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint));
+                return;
+            }
+
+            _unsent = _unsent.Slice(TakeFrom(_unsent));
+            if (!_unsent.IsEmpty) return; // the core's buffer is full: OnEvents goes on at Writable
+            reader.AdvanceTo(_unsent.End);
+            _holdingRead = false;
+            if (_unsentIsLast)
+            {
+                _sendDone = true;
                 _tcb.Close();
-                return true;
-            }).ConfigureAwait(false);
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // The application's next write or flush throws this: the connection's own failure if it has one.
-            await reader.CompleteAsync(_failure ?? e).ConfigureAwait(false);
+                reader.Complete();
+            }
         }
     }
 
-    // Loop thread: copies what fits; -1 when the connection can no longer send.
+    private void Hold(ReadResult read)
+    {
+        _unsent = read.Buffer;
+        _unsentIsLast = read.IsCompleted;
+        _holdingRead = true;
+    }
+
+    // Whichever thread completed the read (the application's, inline in its flush): back to the loop.
+    private async Task AwaitDataAsync(ValueTask<ReadResult> reading)
+    {
+        ReadResult read;
+        try
+        {
+            read = await reading.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _transport.Post(_ => FailSend(e)); // the application completed Output with an error: reset
+            return;
+        }
+
+        _transport.Post(_ =>
+        {
+            _readArmed = false;
+            if (_sendDone) return;
+            Hold(read);
+            PumpSend();
+        });
+    }
+
+    // Loop thread: the application failed its own Output pipe; RFC 9293 §3.10.7.1 ABORT.
+    private void FailSend(Exception e)
+    {
+        _readArmed = false;
+        if (_sendDone) return;
+        _sendDone = true;
+        _toSend.Reader.Complete(e);
+        _tcb.Abort();
+    }
+
+    // Loop thread: copies what fits into the core's send buffer.
     private long TakeFrom(ReadOnlySequence<byte> data)
     {
-        if (!_tcb.CanSend) return -1;
         long taken = 0;
         foreach (var memory in data)
         {

@@ -177,6 +177,61 @@ public class TcpOverNetworkStackTests
     }
 
     [Fact]
+    public async Task Output_completed_with_an_error_resets_instead_of_ending_the_stream_cleanly()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
+
+        await client.Output.WriteAsync("partial response"u8.ToArray());
+        await client.Output.CompleteAsync(new InvalidOperationException("the application failed mid-response"));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+
+        // A FIN would tell the peer the response was whole; RFC 9293 §3.10.7.1 ABORT says it was not.
+        Assert.Equal(TcpError.ConnectionReset, e.Error);
+    }
+
+    [Fact]
+    public async Task Output_failed_before_the_loop_read_it_resets_too()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
+
+        // Write, flush and fail in one go from this thread: the loop may meet the failure in TryRead.
+        client.Output.GetSpan(100_000)[..100_000].Clear();
+        client.Output.Advance(100_000);
+        _ = client.Output.FlushAsync();
+        client.Output.Complete(new InvalidOperationException("failed at once"));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+
+        Assert.Equal(TcpError.ConnectionReset, e.Error);
+    }
+
+    [Fact]
+    public async Task Writes_after_the_peer_reset_fail_with_the_reset()
+    {
+        using var net = new SimulatedNetwork();
+        var (a, b) = await Stacks(net);
+        await using var listener = await b.ListenTcpAsync(8080);
+        var (client, server) = await ConnectAsync(net, a, listener, 8080);
+
+        server.Abort();
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(client.Input)));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await net.RunAsync(client.Output.WriteAsync(new byte[1000]).AsTask());
+            }
+        });
+
+        Assert.Equal(TcpError.ConnectionReset, e.Error);
+    }
+
+    [Fact]
     public async Task Second_listener_on_a_port_is_refused_and_disposed_listener_stops_accepting()
     {
         using var net = new SimulatedNetwork();
