@@ -17,6 +17,9 @@ namespace Apps.Stack;
 /// </remarks>
 internal sealed class StackLoop : IDisposable
 {
+    /// <summary>Processes one inbound frame; <paramref name="checksumTrusted"/> is the link's word for its transport checksum.</summary>
+    public delegate void FrameHandler(ReadOnlySpan<byte> frame, bool checksumTrusted, TimeSpan now);
+
     /// <summary>Items run between two polls inside a batch, so a long burst still sends ACKs as it goes.</summary>
     public const int PollEvery = 32;
 
@@ -27,7 +30,7 @@ internal sealed class StackLoop : IDisposable
     private readonly TimeProvider _time;
     private readonly long _start;
     private readonly Func<TimeSpan, TimeSpan> _poll;
-    private readonly Action<ReadOnlySpan<byte>, TimeSpan> _frame;
+    private readonly FrameHandler _frame;
     private readonly int _maxQueuedFrames;
     private readonly StackCounters _counters;
     private readonly Action<Exception> _onError;
@@ -50,7 +53,7 @@ internal sealed class StackLoop : IDisposable
     /// <param name="maxQueuedFrames">Bound on queued inbound frames.</param>
     /// <param name="counters">Counts frames dropped because the queue was full.</param>
     /// <param name="onError">Told about an exception a core threw (a bug), after it is counted.</param>
-    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, Action<ReadOnlySpan<byte>, TimeSpan> frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError)
+    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError)
     {
         _onError = onError;
         _time = time;
@@ -78,7 +81,7 @@ internal sealed class StackLoop : IDisposable
     internal bool IsStopping => _stopping;
 
     /// <summary>Queues a copy of an inbound frame; drops it (counted) when the queue is full.</summary>
-    public void PostFrame(ReadOnlySpan<byte> frame)
+    public void PostFrame(ReadOnlySpan<byte> frame, bool checksumTrusted = false)
     {
         if (_stopping)
             return;
@@ -91,7 +94,7 @@ internal sealed class StackLoop : IDisposable
                 return;
             }
             Interlocked.Increment(ref _queuedFrames);
-            _inbox.AddFrame(frame);
+            _inbox.AddFrame(frame, checksumTrusted);
             Signal();
         }
     }
@@ -221,10 +224,10 @@ internal sealed class StackLoop : IDisposable
         {
             try
             {
-                if (batch.TryGetFrame(i, out var frame))
+                if (batch.TryGetFrame(i, out var frame, out bool trusted))
                 {
                     Interlocked.Decrement(ref _queuedFrames);
-                    _frame(frame, now);
+                    _frame(frame, trusted, now);
                 }
                 else
                     batch.Work(i)(now);

@@ -25,7 +25,7 @@ public sealed partial class TcpControlBlock
     private readonly TcpSackScoreboard _scoreboard;
     private readonly RttEstimator _rtt;
     private CubicCongestionControl _congestion;
-    private readonly byte[] _scratch;
+    private byte[] _scratch; // grows to one TSO burst the first time a burst wraps the send ring
     private readonly bool _passive;
 
     // Send sequence space (RFC 9293 §3.3.1).
@@ -165,6 +165,12 @@ public sealed partial class TcpControlBlock
 
     /// <summary>The effective send MSS (payload bytes per segment).</summary>
     public int SendMss => _sndMss;
+
+    /// <summary>
+    /// Most data bytes in one new-data segment: one MSS, or with segmentation offload the largest whole
+    /// number of MSS within <see cref="TcpSettings.SegmentOffloadSize"/>.
+    /// </summary>
+    internal int MaxBurst => _settings.SegmentOffloadSize >= 2 * _sndMss ? _settings.SegmentOffloadSize / _sndMss * _sndMss : _sndMss;
 
     public int CongestionWindow => _congestion.Window;
     public TimeSpan RetransmissionTimeout => _rtt.Rto;

@@ -86,7 +86,7 @@ public class StackLoopTests
         var counters = new StackCounters();
         var seen = new List<byte>();
         using var loop = new StackLoop("test", TimeProvider.System, _ => TimeSpan.MaxValue,
-            (frame, _) =>
+            (frame, _, _) =>
             {
                 if (frame[0] == 1)
                     throw new InvalidOperationException("a bug in a core");
@@ -107,5 +107,5 @@ public class StackLoopTests
     }
 
     private static StackLoop NewLoop(Action<ReadOnlySpan<byte>, TimeSpan> frame) =>
-        new("test", TimeProvider.System, _ => TimeSpan.MaxValue, frame, 4096, new StackCounters(), _ => { });
+        new("test", TimeProvider.System, _ => TimeSpan.MaxValue, (f, _, now) => frame(f, now), 4096, new StackCounters(), _ => { });
 }
