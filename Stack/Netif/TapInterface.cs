@@ -190,20 +190,35 @@ public sealed unsafe class TapInterface : INetworkInterface
             receiver(read, default);
             return;
         }
-        if (!VirtioNetHeader.TryParse(read, out var header, out _))
+        if (!TryUnwrap(read, out var frame, out var offload, out _))
         {
             Interlocked.Increment(ref _headerDrops);
             return;
         }
-        if (header.IsSegmented)
+        if (offload.SegmentSize != 0)
             Interlocked.Increment(ref _segmentedIn);
-        receiver(read[VirtioNetHeader.Length..], new FrameOffload
+        receiver(frame, offload);
+    }
+
+    /// <summary>
+    /// Splits one read of an offloading device into its frame and what its virtio-net header says; false
+    /// (the frame is to be dropped) when the header is malformed or asks for what we did not accept.
+    /// </summary>
+    internal static bool TryUnwrap(ReadOnlySpan<byte> read, out ReadOnlySpan<byte> frame, out FrameOffload offload, out VirtioNetHeaderError error)
+    {
+        frame = default;
+        offload = default;
+        if (!VirtioNetHeader.TryParse(read, out var header, out error))
+            return false;
+        frame = read[VirtioNetHeader.Length..];
+        offload = new FrameOffload
         {
             ChecksumTrusted = header.ChecksumTrusted,
             ChecksumStart = header.NeedsChecksum ? header.ChecksumStart : (ushort)0,
             ChecksumOffset = header.NeedsChecksum ? header.ChecksumOffset : (ushort)0,
-            SegmentSize = header.GsoSize,
-        });
+            SegmentSize = header.IsSegmented ? header.GsoSize : (ushort)0,
+        };
+        return true;
     }
 
     /// <inheritdoc/>
