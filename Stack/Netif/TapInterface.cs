@@ -15,8 +15,8 @@ namespace Apps.Stack.Netif;
 /// TCP super-frames of up to 64 KiB with partial checksums, as it does to a virtio-net guest. We send
 /// such frames too (<see cref="LinkOffloads.TcpSegmentation"/>): the kernel takes them whole. A frame
 /// whose header is malformed is dropped and counted in <see cref="HeaderDrops"/>.
+/// Needs CAP_NET_ADMIN (root). The device disappears when this object is disposed.
 /// </remarks>
-/// <remarks>Needs CAP_NET_ADMIN (root). The device disappears when this object is disposed.</remarks>
 public sealed unsafe class TapInterface : INetworkInterface
 {
     private readonly int _fd;

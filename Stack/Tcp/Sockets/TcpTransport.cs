@@ -133,6 +133,9 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         {
             // The link sums the data (RFC 9293 §3.1 checksum completed by the offload).
             TcpHeader.WritePartialChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
+            // Each cut segment repeats this header: with SACK blocks it is longer than the MSS assumed,
+            // so the pieces shrink to keep within the MTU should the kernel cut them (when it forwards).
+            if (segmentSize > 0) segmentSize = Math.Min(segmentSize, output.Mtu - Ipv4Header.MinLength - header.Length);
             result = output.SendTcpPartial(tuple.RemoteAddress, segment, segmentSize, _now);
         }
         else
