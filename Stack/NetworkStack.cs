@@ -51,7 +51,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
             EchoReplyReceived = OnEchoReply,
         };
         _loop = new StackLoop(options.Name, options.TimeProvider, Poll, _ip.Receive, options.MaxQueuedFrames, Counters,
-            e => StackLog.CoreFailed(_logger, options.Name, e));
+            e => StackLog.CoreFailed(_logger, options.Name, e), options.MaxQueuedBytes);
         var entropy = options.Entropy;
         var time = options.TimeProvider;
         netif.Start((ReadOnlySpan<byte> frame, in FrameOffload offload) =>

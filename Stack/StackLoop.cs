@@ -32,6 +32,7 @@ internal sealed class StackLoop : IDisposable
     private readonly Func<TimeSpan, TimeSpan> _poll;
     private readonly FrameHandler _frame;
     private readonly int _maxQueuedFrames;
+    private readonly long _maxQueuedBytes;
     private readonly StackCounters _counters;
     private readonly Action<Exception> _onError;
     private readonly Action<TimeSpan> _timerFired;
@@ -42,6 +43,7 @@ internal sealed class StackLoop : IDisposable
     private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
     private bool _sleeping;              // under _gate: the loop waits for a Pulse
     private int _queuedFrames;           // frames posted and not yet started
+    private long _queuedBytes;           // and their bytes
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
 
@@ -51,10 +53,12 @@ internal sealed class StackLoop : IDisposable
     /// <param name="poll">Runs due timers at <c>now</c> and returns the next deadline.</param>
     /// <param name="frame">Processes one inbound frame.</param>
     /// <param name="maxQueuedFrames">Bound on queued inbound frames.</param>
+    /// <param name="maxQueuedBytes">Bound on their bytes (offload super-frames are up to 64 KiB each).</param>
     /// <param name="counters">Counts frames dropped because the queue was full.</param>
     /// <param name="onError">Told about an exception a core threw (a bug), after it is counted.</param>
-    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError)
+    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError, long maxQueuedBytes = long.MaxValue)
     {
+        _maxQueuedBytes = maxQueuedBytes;
         _onError = onError;
         _time = time;
         _start = time.GetTimestamp();
@@ -88,12 +92,13 @@ internal sealed class StackLoop : IDisposable
         lock (_gate)
         {
             // Counts frames of the batch the loop is running too, until each one starts.
-            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames)
+            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames || Interlocked.Read(ref _queuedBytes) + frame.Length > _maxQueuedBytes)
             {
                 _counters.CountDrop(DropReason.QueueFull);
                 return;
             }
             Interlocked.Increment(ref _queuedFrames);
+            Interlocked.Add(ref _queuedBytes, frame.Length);
             _inbox.AddFrame(frame, checksumTrusted);
             Signal();
         }
@@ -227,6 +232,7 @@ internal sealed class StackLoop : IDisposable
                 if (batch.TryGetFrame(i, out var frame, out bool trusted))
                 {
                     Interlocked.Decrement(ref _queuedFrames);
+                    Interlocked.Add(ref _queuedBytes, -frame.Length);
                     _frame(frame, trusted, now);
                 }
                 else
