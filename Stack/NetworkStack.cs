@@ -46,15 +46,15 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         options.RandomBytes(random);
         MacAddress = options.MacAddress ?? MacAddress.LocallyAdministered(random);
         _echoIdentifier = (ushort)(random[6] << 8 | random[7]);
-        _ip = new Ipv4Interface(MacAddress, netif.Mtu, netif.Transmit, options.RandomBytes, Counters)
+        _ip = new Ipv4Interface(MacAddress, netif.Mtu, netif.Transmit, options.RandomBytes, Counters, netif.Offloads, netif.Transmit)
         {
             EchoReplyReceived = OnEchoReply,
         };
         _loop = new StackLoop(options.Name, options.TimeProvider, Poll, _ip.Receive, options.MaxQueuedFrames, Counters,
-            e => StackLog.CoreFailed(_logger, options.Name, e));
+            e => StackLog.CoreFailed(_logger, options.Name, e), options.MaxQueuedBytes);
         var entropy = options.Entropy;
         var time = options.TimeProvider;
-        netif.Start(frame =>
+        netif.Start((ReadOnlySpan<byte> frame, in FrameOffload offload) =>
         {
             if (entropy is not null)
             {
@@ -62,7 +62,7 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
                 BitConverter.TryWriteBytes(stamp, time.GetTimestamp());
                 entropy(stamp);
             }
-            _loop.PostFrame(frame);
+            _loop.PostFrame(frame, offload.ChecksumTrusted);
         });
         if (options.Address is { } address)
             _loop.Post(now => Configure(address, now));

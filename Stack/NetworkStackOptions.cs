@@ -37,6 +37,12 @@ public sealed class NetworkStackOptions
     /// <summary>Inbound frames queued for the loop before further ones are dropped.</summary>
     public int MaxQueuedFrames { get; init; } = 4096;
 
+    /// <summary>
+    /// Bytes of inbound frames queued for the loop before further ones are dropped: over an offloading
+    /// TAP device a frame may be a 64 KiB super-frame, so the frame count alone would allow 256 MiB.
+    /// </summary>
+    public long MaxQueuedBytes { get; init; } = 32L * 1024 * 1024;
+
     /// <summary>Datagrams a UDP socket holds before dropping new ones.</summary>
     public int UdpReceiveQueueLength { get; init; } = 256;
 

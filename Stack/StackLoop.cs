@@ -17,6 +17,9 @@ namespace Apps.Stack;
 /// </remarks>
 internal sealed class StackLoop : IDisposable
 {
+    /// <summary>Processes one inbound frame; <paramref name="checksumTrusted"/> is the link's word for its transport checksum.</summary>
+    public delegate void FrameHandler(ReadOnlySpan<byte> frame, bool checksumTrusted, TimeSpan now);
+
     /// <summary>Items run between two polls inside a batch, so a long burst still sends ACKs as it goes.</summary>
     public const int PollEvery = 32;
 
@@ -27,8 +30,9 @@ internal sealed class StackLoop : IDisposable
     private readonly TimeProvider _time;
     private readonly long _start;
     private readonly Func<TimeSpan, TimeSpan> _poll;
-    private readonly Action<ReadOnlySpan<byte>, TimeSpan> _frame;
+    private readonly FrameHandler _frame;
     private readonly int _maxQueuedFrames;
+    private readonly long _maxQueuedBytes;
     private readonly StackCounters _counters;
     private readonly Action<Exception> _onError;
     private readonly Action<TimeSpan> _timerFired;
@@ -39,6 +43,7 @@ internal sealed class StackLoop : IDisposable
     private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
     private bool _sleeping;              // under _gate: the loop waits for a Pulse
     private int _queuedFrames;           // frames posted and not yet started
+    private long _queuedBytes;           // and their bytes
     private TimeSpan _armedFor = TimeSpan.MaxValue;
     private volatile bool _stopping;
 
@@ -48,10 +53,12 @@ internal sealed class StackLoop : IDisposable
     /// <param name="poll">Runs due timers at <c>now</c> and returns the next deadline.</param>
     /// <param name="frame">Processes one inbound frame.</param>
     /// <param name="maxQueuedFrames">Bound on queued inbound frames.</param>
+    /// <param name="maxQueuedBytes">Bound on their bytes (offload super-frames are up to 64 KiB each).</param>
     /// <param name="counters">Counts frames dropped because the queue was full.</param>
     /// <param name="onError">Told about an exception a core threw (a bug), after it is counted.</param>
-    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, Action<ReadOnlySpan<byte>, TimeSpan> frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError)
+    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError, long maxQueuedBytes = long.MaxValue)
     {
+        _maxQueuedBytes = maxQueuedBytes;
         _onError = onError;
         _time = time;
         _start = time.GetTimestamp();
@@ -78,20 +85,21 @@ internal sealed class StackLoop : IDisposable
     internal bool IsStopping => _stopping;
 
     /// <summary>Queues a copy of an inbound frame; drops it (counted) when the queue is full.</summary>
-    public void PostFrame(ReadOnlySpan<byte> frame)
+    public void PostFrame(ReadOnlySpan<byte> frame, bool checksumTrusted = false)
     {
         if (_stopping)
             return;
         lock (_gate)
         {
             // Counts frames of the batch the loop is running too, until each one starts.
-            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames)
+            if (Volatile.Read(ref _queuedFrames) >= _maxQueuedFrames || Interlocked.Read(ref _queuedBytes) + frame.Length > _maxQueuedBytes)
             {
                 _counters.CountDrop(DropReason.QueueFull);
                 return;
             }
             Interlocked.Increment(ref _queuedFrames);
-            _inbox.AddFrame(frame);
+            Interlocked.Add(ref _queuedBytes, frame.Length);
+            _inbox.AddFrame(frame, checksumTrusted);
             Signal();
         }
     }
@@ -221,10 +229,11 @@ internal sealed class StackLoop : IDisposable
         {
             try
             {
-                if (batch.TryGetFrame(i, out var frame))
+                if (batch.TryGetFrame(i, out var frame, out bool trusted))
                 {
                     Interlocked.Decrement(ref _queuedFrames);
-                    _frame(frame, now);
+                    Interlocked.Add(ref _queuedBytes, -frame.Length);
+                    _frame(frame, trusted, now);
                 }
                 else
                     batch.Work(i)(now);

@@ -7,7 +7,7 @@ using Apps.Stack.Wire;
 // IPv4 input (RFC 791, RFC 1122 §3.2.1) and output: routing, ARP resolution, fragmentation.
 internal sealed partial class Ipv4Interface
 {
-    private void ReceiveIpv4(ReadOnlySpan<byte> packet, MacAddress linkDestination, TimeSpan now)
+    private void ReceiveIpv4(ReadOnlySpan<byte> packet, MacAddress linkDestination, bool checksumTrusted, TimeSpan now)
     {
         if (!Ipv4Header.TryParse(packet, out var ip, out var reason))
         {
@@ -55,15 +55,16 @@ internal sealed partial class Ipv4Interface
             System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quote[10..], InternetChecksum.Compute(quote[..ip.HeaderLength]));
             int quoted = Math.Min(8, data.Length);
             data.Span[..quoted].CopyTo(quote[ip.HeaderLength..]);
-            Deliver(whole, data.Span, quote[..(ip.HeaderLength + quoted)], broadcast, now);
+            // A reassembled datagram's checksum is always verified: offloads never apply to fragments.
+            Deliver(whole, data.Span, quote[..(ip.HeaderLength + quoted)], broadcast, checksumTrusted: false, now);
             return;
         }
-        Deliver(ip, payload, packet, broadcast, now);
+        Deliver(ip, payload, packet, broadcast, checksumTrusted, now);
     }
 
     // Hands a complete datagram to its protocol. `original` is the received header (+ data when not
-    // reassembled), quoted in ICMP errors.
-    private void Deliver(in Ipv4Header ip, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> original, bool broadcast, TimeSpan now)
+    // reassembled), quoted in ICMP errors. `checksumTrusted`: the link vouched for the TCP/UDP checksum.
+    private void Deliver(in Ipv4Header ip, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> original, bool broadcast, bool checksumTrusted, TimeSpan now)
     {
         switch (ip.Protocol)
         {
@@ -71,11 +72,11 @@ internal sealed partial class Ipv4Interface
                 ReceiveIcmp(ip, payload, broadcast, now);
                 break;
             case IpProtocol.Udp:
-                ReceiveUdp(ip, payload, original, broadcast, now);
+                ReceiveUdp(ip, payload, original, broadcast, checksumTrusted, now);
                 break;
             case IpProtocol.Tcp when Tcp is not null && !broadcast:
-                uint sum = InternetChecksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Tcp, (ushort)payload.Length);
-                if (payload.Length < 20 || InternetChecksum.Fold(InternetChecksum.Accumulate(sum, payload)) != 0)
+                if (payload.Length < 20 || (!checksumTrusted && InternetChecksum.Fold(InternetChecksum.Accumulate(
+                        InternetChecksum.PseudoHeader(ip.Source, ip.Destination, IpProtocol.Tcp, (ushort)payload.Length), payload)) != 0))
                 {
                     Counters.CountDrop(payload.Length < 20 ? DropReason.Truncated : DropReason.BadChecksum);
                     return;
@@ -93,6 +94,48 @@ internal sealed partial class Ipv4Interface
 
     /// <inheritdoc/>
     public Span<byte> PayloadBuffer => _frame.AsSpan(EthernetHeader.Length + Ipv4Header.MinLength);
+
+    /// <inheritdoc/>
+    public DropReason SendTcpPartial(Ipv4Address destination, Span<byte> segment, int segmentSize, TimeSpan now)
+    {
+        if (segment.Length > Ipv4Header.MaxTotalLength - Ipv4Header.MinLength)
+            return DropReason.TooBig;
+        int payloadLength = segment.Length - (segment[12] >> 4) * 4; // the data offset of a header TCP built
+        bool segmented = payloadLength > segmentSize && segmentSize > 0;
+        var source = Settings?.Address ?? Ipv4Address.Any;
+        bool direct = (Offloads & Netif.LinkOffloads.Checksum) != 0
+            && (!segmented || (Offloads & Netif.LinkOffloads.TcpSegmentation) != 0)
+            && (segmented || Ipv4Header.MinLength + segment.Length <= Mtu)
+            && !(Settings is { } own && (destination == own.Address || destination.IsLoopback));
+        MacAddress link = default;
+        if (!direct || !TryResolveNow(destination, now, out link))
+        {
+            // Loopback, a link without the offload, or a next hop still being resolved: finish the
+            // checksum here and take the ordinary path (which may fragment or queue behind ARP).
+            InternetChecksum.CompletePartial(segment, VirtioNetHeader.TcpChecksumOffset);
+            return Send(source, destination, IpProtocol.Tcp, segment, now);
+        }
+        var header = new Ipv4Header(0, (ushort)(Ipv4Header.MinLength + segment.Length), _nextIdentification, DontFragment: false, false, 0, DefaultTtl, IpProtocol.Tcp, source, destination);
+        // Segments the link cuts take consecutive identifications, as Linux's TSO does.
+        _nextIdentification += (ushort)(segmented ? (payloadLength + segmentSize - 1) / segmentSize : 1);
+        var ipPacket = _frame.AsSpan(EthernetHeader.Length, Ipv4Header.MinLength + segment.Length);
+        header.Emit(ipPacket);
+        var slot = ipPacket[Ipv4Header.MinLength..];
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(segment), ref MemoryMarshal.GetReference(slot)))
+            segment.CopyTo(slot);
+        EmitFrameHeader(link);
+        const int transportStart = EthernetHeader.Length + Ipv4Header.MinLength;
+        var offload = new Netif.FrameOffload
+        {
+            ChecksumStart = transportStart,
+            ChecksumOffset = VirtioNetHeader.TcpChecksumOffset,
+            SegmentSize = segmented ? (ushort)segmentSize : (ushort)0,
+            HeaderLength = (ushort)(transportStart + segment.Length - payloadLength),
+        };
+        Counters.CountOut();
+        _offloadedTransmit!(_frame.AsSpan(0, EthernetHeader.Length + ipPacket.Length), offload);
+        return DropReason.None;
+    }
 
     /// <inheritdoc/>
     public DropReason Send(Ipv4Address destination, byte protocol, ReadOnlySpan<byte> payload, TimeSpan now) =>
@@ -151,6 +194,20 @@ internal sealed partial class Ipv4Interface
         return DropReason.None;
     }
 
+    // The link address for `destination` if it is known without waiting for ARP.
+    private bool TryResolveNow(Ipv4Address destination, TimeSpan now, out MacAddress link)
+    {
+        link = default;
+        if (!TryRoute(destination, out var nextHop, out var linkAddress))
+            return false;
+        if (linkAddress is { } known)
+        {
+            link = known;
+            return true;
+        }
+        return _arp.TryLookup(nextHop, now, out link);
+    }
+
     // RFC 1122 §3.3.1: on-link goes direct, off-link to the default gateway. Broadcast and multicast
     // map straight to a link address (RFC 1112 §6.4 for multicast).
     private bool TryRoute(Ipv4Address destination, out Ipv4Address nextHop, out MacAddress? linkAddress)
@@ -196,7 +253,7 @@ internal sealed partial class Ipv4Interface
         for (int n = _loopback.Count; n > 0 && _loopback.TryDequeue(out var packet); n--)
         {
             Ipv4Header.TryParse(packet, out var ip, out _);
-            Deliver(ip, packet.AsSpan(Ipv4Header.MinLength), packet, broadcast: false, now);
+            Deliver(ip, packet.AsSpan(Ipv4Header.MinLength), packet, broadcast: false, checksumTrusted: false, now);
         }
     }
 

@@ -56,9 +56,9 @@ internal sealed partial class Ipv4Interface
         return Send(src, destination, IpProtocol.Udp, datagram, now);
     }
 
-    private void ReceiveUdp(in Ipv4Header ip, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> original, bool broadcast, TimeSpan now)
+    private void ReceiveUdp(in Ipv4Header ip, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> original, bool broadcast, bool checksumTrusted, TimeSpan now)
     {
-        if (!UdpHeader.TryParse(datagram, ip.Source, ip.Destination, out var udp, out var reason))
+        if (!UdpHeader.TryParse(datagram, ip.Source, ip.Destination, out var udp, out var reason, checksumTrusted))
         {
             Counters.CountDrop(reason);
             return;

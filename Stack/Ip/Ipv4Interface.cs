@@ -33,13 +33,25 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>Sends one frame on the link (the span is valid only during the call).</summary>
     public delegate void FrameTransmitter(ReadOnlySpan<byte> frame);
 
+    /// <summary>Sends one frame with offload requests for the link (the span is valid only during the call).</summary>
+    public delegate void OffloadedFrameTransmitter(ReadOnlySpan<byte> frame, in Netif.FrameOffload offload);
+
+    private readonly OffloadedFrameTransmitter? _offloadedTransmit;
+
     /// <param name="mac">Our hardware address.</param>
     /// <param name="mtu">The link MTU (largest IPv4 packet), 68..65535.</param>
     /// <param name="transmit">Sends a frame.</param>
     /// <param name="random">Fills a span with random bytes (IP identification, ephemeral ports).</param>
     /// <param name="counters">Where packets and drops are counted.</param>
-    public Ipv4Interface(MacAddress mac, int mtu, FrameTransmitter transmit, Action<Span<byte>> random, StackCounters counters)
+    /// <param name="offloads">What the link does for us (partial checksums, TCP segmentation).</param>
+    /// <param name="offloadedTransmit">Sends a frame with offload requests; required with <paramref name="offloads"/>.</param>
+    public Ipv4Interface(MacAddress mac, int mtu, FrameTransmitter transmit, Action<Span<byte>> random, StackCounters counters,
+        Netif.LinkOffloads offloads = Netif.LinkOffloads.None, OffloadedFrameTransmitter? offloadedTransmit = null)
     {
+        if (offloads != Netif.LinkOffloads.None && offloadedTransmit is null)
+            throw new ArgumentNullException(nameof(offloadedTransmit), "a link with offloads needs an offloaded transmit");
+        Offloads = offloadedTransmit is null ? Netif.LinkOffloads.None : offloads;
+        _offloadedTransmit = offloadedTransmit;
         ArgumentOutOfRangeException.ThrowIfLessThan(mtu, 68);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(mtu, Ipv4Header.MaxTotalLength);
         Mac = mac;
@@ -47,7 +59,8 @@ internal sealed partial class Ipv4Interface : IIpv4Output
         _transmit = transmit;
         _random = random;
         Counters = counters;
-        _frame = new byte[EthernetHeader.Length + mtu];
+        // With segmentation offload a TCP segment leaves as one frame of up to 64 KiB.
+        _frame = new byte[EthernetHeader.Length + ((Offloads & Netif.LinkOffloads.TcpSegmentation) != 0 ? Ipv4Header.MaxTotalLength : mtu)];
         Span<byte> id = stackalloc byte[2];
         random(id);
         _nextIdentification = (ushort)(id[0] << 8 | id[1]);
@@ -58,6 +71,9 @@ internal sealed partial class Ipv4Interface : IIpv4Output
 
     /// <inheritdoc/>
     public int Mtu { get; }
+
+    /// <inheritdoc/>
+    public Netif.LinkOffloads Offloads { get; }
 
     /// <summary>Packet and drop counts.</summary>
     public StackCounters Counters { get; }
@@ -116,7 +132,14 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     }
 
     /// <summary>Processes one inbound Ethernet frame.</summary>
-    public void Receive(ReadOnlySpan<byte> frame, TimeSpan now)
+    public void Receive(ReadOnlySpan<byte> frame, TimeSpan now) => Receive(frame, checksumTrusted: false, now);
+
+    /// <summary>
+    /// Processes one inbound Ethernet frame; with <paramref name="checksumTrusted"/> (the link's
+    /// <see cref="Netif.FrameOffload.ChecksumTrusted"/>) the TCP/UDP checksum of an unfragmented
+    /// datagram is not verified.
+    /// </summary>
+    public void Receive(ReadOnlySpan<byte> frame, bool checksumTrusted, TimeSpan now)
     {
         Counters.CountIn();
         if (!EthernetHeader.TryParse(frame, out var eth))
@@ -136,7 +159,7 @@ internal sealed partial class Ipv4Interface : IIpv4Output
                 ReceiveArp(payload, now);
                 break;
             case (ushort)EtherType.Ipv4:
-                ReceiveIpv4(payload, eth.Destination, now);
+                ReceiveIpv4(payload, eth.Destination, checksumTrusted, now);
                 break;
             default:
                 Counters.CountDrop(DropReason.Unsupported);

@@ -1,7 +1,10 @@
 namespace Apps.Stack.Netif;
 
-/// <summary>Receives one inbound Ethernet frame; the span is valid only during the call.</summary>
-public delegate void FrameReceiver(ReadOnlySpan<byte> frame);
+/// <summary>
+/// Receives one inbound Ethernet frame; the span is valid only during the call. <paramref name="offload"/>
+/// says whether the link vouches for its transport checksum (default: it does not).
+/// </summary>
+public delegate void FrameReceiver(ReadOnlySpan<byte> frame, in FrameOffload offload);
 
 /// <summary>
 /// A link that carries Ethernet II frames: a Linux TAP device, a port of an <see cref="InMemorySwitch"/>,
@@ -13,11 +16,30 @@ public interface INetworkInterface : IDisposable
     int Mtu { get; }
 
     /// <summary>
+    /// Checksum and segmentation offloads the link performs for frames sent with
+    /// <see cref="Transmit(ReadOnlySpan{byte}, in FrameOffload)"/>. A wrapper that does not pass offload
+    /// requests through reports <see cref="LinkOffloads.None"/>.
+    /// </summary>
+    LinkOffloads Offloads => LinkOffloads.None;
+
+    /// <summary>
     /// Starts delivering inbound frames to <paramref name="receiver"/>, from any thread, one at a time.
-    /// Called once.
+    /// Called once. A link without offloads delivers every frame with a default <see cref="FrameOffload"/>.
     /// </summary>
     void Start(FrameReceiver receiver);
 
     /// <summary>Sends one frame without blocking for long; a frame the link cannot take is dropped.</summary>
     void Transmit(ReadOnlySpan<byte> frame);
+
+    /// <summary>
+    /// Sends one frame with offload requests (a partial checksum, segmentation) the link announced in
+    /// <see cref="Offloads"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The frame asks for an offload this link does not perform.</exception>
+    void Transmit(ReadOnlySpan<byte> frame, in FrameOffload offload)
+    {
+        if (offload.NeedsLink)
+            throw new NotSupportedException("this link performs no checksum or segmentation offload; send complete frames");
+        Transmit(frame);
+    }
 }

@@ -146,7 +146,7 @@ public sealed class InMemorySwitch
         if (to.Receiver is { } receiver)
         {
             Interlocked.Increment(ref _delivered);
-            receiver(frame);
+            receiver(frame, default);
         }
         else
         {

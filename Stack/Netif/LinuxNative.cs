@@ -20,6 +20,15 @@ internal static unsafe partial class LinuxNative
     public const ulong TUNSETIFF = 0x400454CA;
     public const short IFF_TAP = 0x0002;
     public const short IFF_NO_PI = 0x1000;
+    public const short IFF_VNET_HDR = 0x4000;
+
+    // linux/if_tun.h: TUNSETOFFLOAD = _IOW('T', 208, unsigned int) (the argument is the value itself),
+    // TUNSETVNETHDRSZ = _IOW('T', 216, int) and TUNSETVNETLE = _IOW('T', 220, int) (pointers to int).
+    public const ulong TUNSETOFFLOAD = 0x400454D0;
+    public const ulong TUNSETVNETHDRSZ = 0x400454D8;
+    public const ulong TUNSETVNETLE = 0x400454DC;
+    public const uint TUN_F_CSUM = 0x01;
+    public const uint TUN_F_TSO4 = 0x02;
 
     // linux/sockios.h
     public const ulong SIOCSIFMTU = 0x8922;
@@ -47,6 +56,23 @@ internal static unsafe partial class LinuxNative
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, IfReq* argument);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, int* argument);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, nuint argument);
+
+    /// <summary>struct iovec for writev(2).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
+    public static partial nint Writev(int fd, IoVec* vectors, int count);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nint count);

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using Apps.Stack.Wire;
 
 namespace Apps.Stack.Netif;
 
@@ -10,7 +12,7 @@ namespace Apps.Stack.Netif;
 public sealed class PcapRecorder : INetworkInterface
 {
     /// <summary>Snapshot length written in the file header; longer frames are truncated in the file.</summary>
-    public const int SnapLength = 65535;
+    public const int SnapLength = 262144; // tcpdump's default: room for a 64 KiB offload super-frame
 
     private const uint Magic = 0xA1B2C3D4;
     private const uint LinkTypeEthernet = 1;
@@ -52,11 +54,17 @@ public sealed class PcapRecorder : INetworkInterface
     /// <inheritdoc/>
     public int Mtu => _inner.Mtu;
 
+    /// <summary>
+    /// The wrapped link's offloads, passed through: frames are recorded as they cross the link, so a
+    /// super-frame appears whole (cut at <see cref="SnapLength"/>) and a partial checksum as partial.
+    /// </summary>
+    public LinkOffloads Offloads => _inner.Offloads;
+
     /// <inheritdoc/>
-    public void Start(FrameReceiver receiver) => _inner.Start(frame =>
+    public void Start(FrameReceiver receiver) => _inner.Start((ReadOnlySpan<byte> frame, in FrameOffload offload) =>
     {
-        Record(frame);
-        receiver(frame);
+        Record(frame, offload);
+        receiver(frame, offload);
     });
 
     /// <inheritdoc/>
@@ -64,6 +72,36 @@ public sealed class PcapRecorder : INetworkInterface
     {
         Record(frame);
         _inner.Transmit(frame);
+    }
+
+    /// <inheritdoc/>
+    public void Transmit(ReadOnlySpan<byte> frame, in FrameOffload offload)
+    {
+        Record(frame, offload);
+        _inner.Transmit(frame, offload);
+    }
+
+    // A checksum left partial for the link (or by the kernel) is completed in the recorded copy, as it
+    // is on the wire, so that the capture decodes cleanly; a super-frame is recorded whole.
+    private void Record(ReadOnlySpan<byte> frame, in FrameOffload offload)
+    {
+        if (offload.ChecksumStart == 0 || offload.ChecksumStart + offload.ChecksumOffset + 2 > frame.Length)
+        {
+            Record(frame);
+            return;
+        }
+        var copy = ArrayPool<byte>.Shared.Rent(frame.Length);
+        try
+        {
+            var completed = copy.AsSpan(0, frame.Length);
+            frame.CopyTo(completed);
+            InternetChecksum.CompletePartial(completed[offload.ChecksumStart..], offload.ChecksumOffset);
+            Record(completed);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
     }
 
     private void Record(ReadOnlySpan<byte> frame)

@@ -12,6 +12,7 @@ internal sealed class CubicCongestionControl
     private const double Alpha = 3 * (1 - Beta) / (1 + Beta); // RFC 9438 §4.3
     private readonly int _mss;
     private readonly int _maxWindow;
+    private readonly int _slowStartStep;
     private double _cwnd;
     private double _wMax;                  // segments
     private double _wEst;                  // segments
@@ -19,9 +20,17 @@ internal sealed class CubicCongestionControl
     private double _cwndEpoch;             // segments
     private TimeSpan? _epochStart;
 
-    public CubicCongestionControl(int mss, int maxWindow)
+    /// <param name="mss">The sender MSS.</param>
+    /// <param name="maxWindow">The send buffer: the window never grows beyond it.</param>
+    /// <param name="burst">
+    /// Bytes in one segmentation-offload burst (0 without offload). A peer that takes a burst whole acknowledges
+    /// it with one ACK (as Linux does after GRO), so slow start may grow by up to one burst per ACK instead of
+    /// RFC 3465's L = 2 MSS, which would otherwise slow it down by the burst's number of segments.
+    /// </param>
+    public CubicCongestionControl(int mss, int maxWindow, int burst = 0)
     {
         _mss = mss;
+        _slowStartStep = Math.Max(2 * mss, burst);
         _maxWindow = Math.Max(maxWindow, 2 * mss);
         _cwnd = Math.Min(10 * mss, Math.Max(2 * mss, 14600)); // RFC 6928 §2
         SlowStartThreshold = maxWindow;
@@ -38,7 +47,7 @@ internal sealed class CubicCongestionControl
         if (_cwnd >= _maxWindow) { _cwnd = _maxWindow; return; }
         if (InSlowStart)
         {
-            _cwnd += Math.Min(ackedBytes, 2 * _mss); // RFC 5681 §3.1 with RFC 3465 L = 2
+            _cwnd += Math.Min(ackedBytes, _slowStartStep); // RFC 5681 §3.1 with RFC 3465 L = 2 (one burst with TSO)
             return;
         }
         if (_epochStart is null)

@@ -10,4 +10,13 @@ namespace Apps.Stack.Tcp;
 public interface ITcpSegmentSink
 {
     void Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload);
+
+    /// <summary>
+    /// A segment carrying more than <paramref name="segmentSize"/> (the connection's send MSS) bytes of
+    /// data, sent only with <see cref="TcpSettings.SegmentOffloadSize"/>: the link cuts it into
+    /// <paramref name="segmentSize"/>-byte segments (TSO) or delivers it whole. By default it is sent
+    /// as one segment.
+    /// </summary>
+    void TransmitLarge(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload, int segmentSize) =>
+        Transmit(tuple, header, payload);
 }

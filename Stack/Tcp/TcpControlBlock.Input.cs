@@ -312,6 +312,13 @@ public sealed partial class TcpControlBlock
         }
     }
 
+    /// <summary>Full-sized segments' worth of <paramref name="length"/> bytes, at least 1: ceil(length / receive MSS).</summary>
+    private int SegmentsIn(int length)
+    {
+        int mss = Math.Max(_settings.MaxSegmentSize - (_timestamps ? 12 : 0), 1);
+        return length <= mss ? 1 : (length + mss - 1) / mss;
+    }
+
     /// <summary>Puts in-window bytes at their offset from RCV.NXT and advances over what became contiguous.</summary>
     private bool StorePayload(int offset, ReadOnlySpan<byte> payload, TimeSpan now)
     {
@@ -338,8 +345,9 @@ public sealed partial class TcpControlBlock
             Raise(TcpEvents.Readable);
         }
         // RFC 5681 §4.2: ACK out-of-order data and gap fills at once; otherwise every second full segment.
+        // A segment of several MSS (a GRO/GSO super-frame from an offloading link) counts as that many.
         if (offset > 0 || !_assembler.IsEmpty || ready > payload.Length) _ackNow = true;
-        else if (++_segmentsSinceAck >= 2) _ackNow = true;
+        else if ((_segmentsSinceAck += SegmentsIn(payload.Length)) >= 2) _ackNow = true;
         else _delayedAckDeadline ??= now + _settings.DelayedAckTimeout;
         return true;
     }

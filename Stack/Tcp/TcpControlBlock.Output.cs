@@ -179,8 +179,17 @@ public sealed partial class TcpControlBlock
             int avail = Math.Max(bufEnd - _sndNxt, 0);
             bool finPending = _finQueued && _sndNxt <= bufEnd;
             int usable = Math.Min(_congestion.Window, _sndWnd) - (_sndNxt - _sndUna);
-            int len = Math.Min(Math.Min(avail, _sndMss), Math.Max(usable, 0));
             bool retransmission = _sndNxt < _sndMax;
+            // New data may leave in one TSO burst of several MSS; anything resent goes one MSS at a time,
+            // so a loss inside a burst costs only the lost segments.
+            int len = Math.Min(Math.Min(avail, retransmission ? _sndMss : MaxBurst), Math.Max(usable, 0));
+            if (len > _sndMss && len % _sndMss != 0)
+            {
+                // A burst ends on a segment boundary unless its short tail is all that is queued and Nagle
+                // would send it anyway (Linux's tcp_mss_split_point).
+                bool tailAllowed = len == avail && (_settings.NoDelay || _sndNxt == _sndUna || _finQueued);
+                if (!tailAllowed) len -= len % _sndMss;
+            }
             if (len == 0 && !(finPending && avail == 0)) break;
             if (len > 0 && len < _sndMss && !retransmission)
             {
@@ -279,11 +288,13 @@ public sealed partial class TcpControlBlock
         ReadOnlySpan<byte> payload = default;
         if (length > 0 && !_sendBuffer.TryGetContiguous(seq - _sndBufSeq, length, out payload))
         {
+            if (_scratch.Length < length) _scratch = new byte[Math.Max(length, MaxBurst)];
             var copy = _scratch.AsSpan(0, length);
             _sendBuffer.Peek(seq - _sndBufSeq, copy);
             payload = copy;
         }
-        sink.Transmit(Tuple, header, payload);
+        if (length > _sndMss) sink.TransmitLarge(Tuple, header, payload, _sndMss);
+        else sink.Transmit(Tuple, header, payload);
 
         _counters.SegmentsSent++;
         if (retransmission) _counters.Retransmissions++;

@@ -25,7 +25,7 @@ public sealed partial class TcpControlBlock
     private readonly TcpSackScoreboard _scoreboard;
     private readonly RttEstimator _rtt;
     private CubicCongestionControl _congestion;
-    private readonly byte[] _scratch;
+    private byte[] _scratch; // grows to one TSO burst the first time a burst wraps the send ring
     private readonly bool _passive;
 
     // Send sequence space (RFC 9293 §3.3.1).
@@ -124,7 +124,7 @@ public sealed partial class TcpControlBlock
         tcb._rcvAdvertisedEdge = tcb._rcvNxt + Math.Min(tcb._receiveBuffer.Free, ushort.MaxValue); // what the cookie SYN-ACK offered
         tcb._sndUna = tcb._sndNxt = tcb._sndMax = cookie + 1;
         tcb._sndMss = Math.Max(Math.Min(mss, settings.MaxSegmentSize) - (tcb._timestamps ? 12 : 0), 64);
-        tcb._congestion = new CubicCongestionControl(tcb._sndMss, settings.SendBufferSize);
+        tcb._congestion = new CubicCongestionControl(tcb._sndMss, settings.SendBufferSize, tcb.OffloadBurst);
         tcb._sndWnd = tcb._maxSndWnd = ack.Window << tcb._sndScale; // RFC 7323 §2.2: scaled from the first non-SYN segment
         tcb._sndWl1 = ack.Sequence;
         tcb._sndWl2 = ack.Acknowledgment;
@@ -165,6 +165,14 @@ public sealed partial class TcpControlBlock
 
     /// <summary>The effective send MSS (payload bytes per segment).</summary>
     public int SendMss => _sndMss;
+
+    /// <summary>
+    /// Most data bytes in one new-data segment: one MSS, or with segmentation offload the largest whole
+    /// number of MSS within <see cref="TcpSettings.SegmentOffloadSize"/>.
+    /// </summary>
+    internal int MaxBurst => _settings.SegmentOffloadSize >= 2 * _sndMss ? _settings.SegmentOffloadSize / _sndMss * _sndMss : _sndMss;
+
+    private int OffloadBurst => MaxBurst > _sndMss ? MaxBurst : 0;
 
     public int CongestionWindow => _congestion.Window;
     public TimeSpan RetransmissionTimeout => _rtt.Rto;
@@ -340,7 +348,7 @@ public sealed partial class TcpControlBlock
         else { _sndScale = 0; _rcvScale = 0; }
         int peerMss = o.MaxSegmentSize is ushort m && m > 0 ? m : 536;
         _sndMss = Math.Max(Math.Min(peerMss, _settings.MaxSegmentSize) - (_timestamps ? 12 : 0), 64);
-        _congestion = new CubicCongestionControl(_sndMss, _settings.SendBufferSize);
+        _congestion = new CubicCongestionControl(_sndMss, _settings.SendBufferSize, OffloadBurst);
         _sndWnd = syn.Window; // RFC 7323 §2.2: never scaled in a SYN
         _maxSndWnd = _sndWnd;
         _sndWl1 = syn.Sequence;

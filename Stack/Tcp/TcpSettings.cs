@@ -65,8 +65,19 @@ public sealed record TcpSettings
     /// </summary>
     public bool SynCookies { get; init; } = true;
 
+    /// <summary>
+    /// Largest TCP segment, in data bytes, for a link with segmentation offload (TSO) to cut into MSS-sized
+    /// segments; 0 (the default) keeps every segment within one MSS. The stack sets it from its link
+    /// (65535 minus the IPv4 header and the largest TCP header). New data is then sent in bursts of whole
+    /// MSS multiples up to this size; retransmissions and probes stay within one MSS.
+    /// </summary>
+    public int SegmentOffloadSize { get; init; }
+
     /// <summary>Most challenge ACKs per second (RFC 5961 §7).</summary>
     public int ChallengeAckLimitPerSecond { get; init; } = 10;
+
+    /// <summary>The largest <see cref="SegmentOffloadSize"/>: a 65535-byte IPv4 packet minus 20 bytes of IPv4 and 60 of TCP header.</summary>
+    public const int MaxOffloadedSegment = ushort.MaxValue - 20 - 60;
 
     /// <summary>Rejects settings the cores cannot run with (API misuse: a caller's mistake).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size, count or time is out of range.</exception>
@@ -82,5 +93,7 @@ public sealed record TcpSettings
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRto, MinRto, nameof(MaxRto));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetransmissions, nameof(MaxRetransmissions));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxSynRetransmissions, nameof(MaxSynRetransmissions));
+        ArgumentOutOfRangeException.ThrowIfNegative(SegmentOffloadSize, nameof(SegmentOffloadSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(SegmentOffloadSize, MaxOffloadedSegment, nameof(SegmentOffloadSize));
     }
 }

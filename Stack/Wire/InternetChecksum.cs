@@ -136,6 +136,17 @@ public static class InternetChecksum
     }
 
     /// <summary>
+    /// Completes a checksum left partial for an offloading link (its field holds the folded pseudo-header
+    /// sum): sums <paramref name="data"/> (the transport header and payload) and stores the result at
+    /// <paramref name="checksumOffset"/>, as the link would have.
+    /// </summary>
+    public static void CompletePartial(Span<byte> data, int checksumOffset)
+    {
+        ushort checksum = Fold(Accumulate(0, data));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(data[checksumOffset..], checksum);
+    }
+
+    /// <summary>
     /// The running sum of the TCP/UDP pseudo-header (RFC 9293 §3.1, RFC 768): source, destination,
     /// zero, protocol, and the TCP/UDP length (header plus data) in bytes.
     /// </summary>

@@ -107,6 +107,17 @@ public readonly record struct TcpHeader(
         BinaryPrimitives.WriteUInt16BigEndian(segment[16..], checksum);
     }
 
+    /// <summary>
+    /// Writes the partial checksum a link with checksum offload completes: the folded pseudo-header sum,
+    /// not complemented (what Linux puts there for CHECKSUM_PARTIAL). Summing the whole segment with this
+    /// in place and complementing gives the RFC 9293 §3.1 checksum (see <see cref="InternetChecksum.CompletePartial"/>).
+    /// </summary>
+    public static void WritePartialChecksum(Span<byte> segment, Ipv4Address source, Ipv4Address destination)
+    {
+        uint sum = InternetChecksum.PseudoHeader(source, destination, IpProtocol, (ushort)segment.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], (ushort)~InternetChecksum.Fold(sum));
+    }
+
     /// <summary>True when the checksum of a complete segment verifies (RFC 9293 §3.1).</summary>
     public static bool VerifyChecksum(ReadOnlySpan<byte> segment, Ipv4Address source, Ipv4Address destination)
     {

@@ -14,9 +14,11 @@ public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPor
     /// <summary>
     /// Parses a datagram taken from an IPv4 packet and checks the checksum with the pseudo-header
     /// (RFC 768; a zero checksum means the sender did not compute one and is accepted, RFC 1122 §4.1.3.4).
-    /// The UDP length must fit in <paramref name="datagram"/>; bytes after it are ignored.
+    /// The UDP length must fit in <paramref name="datagram"/>; bytes after it are ignored. With
+    /// <paramref name="checksumTrusted"/> (the local kernel vouched for it over an offloading link) the
+    /// checksum is not verified.
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<byte> datagram, Ipv4Address source, Ipv4Address destination, out UdpHeader header, out DropReason reason)
+    public static bool TryParse(ReadOnlySpan<byte> datagram, Ipv4Address source, Ipv4Address destination, out UdpHeader header, out DropReason reason, bool checksumTrusted = false)
     {
         header = default;
         if (datagram.Length < HeaderLength)
@@ -36,7 +38,7 @@ public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPor
             return false;
         }
         ushort checksum = BinaryPrimitives.ReadUInt16BigEndian(datagram[6..]);
-        if (checksum != 0)
+        if (checksum != 0 && !checksumTrusted)
         {
             uint sum = InternetChecksum.PseudoHeader(source, destination, IpProtocol.Udp, length);
             if (InternetChecksum.Fold(InternetChecksum.Accumulate(sum, datagram[..length])) != 0)

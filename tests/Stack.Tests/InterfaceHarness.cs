@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Apps.Stack.Ip;
+using Apps.Stack.Netif;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tests;
@@ -18,9 +19,14 @@ internal sealed class InterfaceHarness
     private readonly Random _random = new(5);
     private ushort _id = 100;
 
-    public InterfaceHarness(int mtu = 1500, bool configure = true)
+    public InterfaceHarness(int mtu = 1500, bool configure = true, LinkOffloads offloads = LinkOffloads.None)
     {
-        Interface = new Ipv4Interface(OurMac, mtu, frame => Sent.Add(frame.ToArray()), b => _random.NextBytes(b), Counters);
+        Interface = new Ipv4Interface(OurMac, mtu, frame => Sent.Add(frame.ToArray()), b => _random.NextBytes(b), Counters, offloads,
+            offloads == LinkOffloads.None ? null : (ReadOnlySpan<byte> frame, in FrameOffload offload) =>
+            {
+                Sent.Add(frame.ToArray());
+                Offloads.Add(offload);
+            });
         if (configure)
         {
             Interface.Configure(new Ipv4Settings(Us, 24, Ipv4Address.Parse("10.0.0.254")), Now);
@@ -31,9 +37,12 @@ internal sealed class InterfaceHarness
     public StackCounters Counters { get; } = new();
     public Ipv4Interface Interface { get; }
     public List<byte[]> Sent { get; } = [];
+
+    /// <summary>The offload requests of frames sent with them (a link with offloads only).</summary>
+    public List<FrameOffload> Offloads { get; } = [];
     public TimeSpan Now { get; set; }
 
-    public void Receive(byte[] frame) => Interface.Receive(frame, Now);
+    public void Receive(byte[] frame, bool checksumTrusted = false) => Interface.Receive(frame, checksumTrusted, Now);
 
     public void Advance(TimeSpan by)
     {

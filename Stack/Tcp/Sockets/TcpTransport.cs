@@ -1,4 +1,5 @@
 using Apps.Stack.Ip;
+using Apps.Stack.Netif;
 using Apps.Stack.Wire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +27,7 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
     private TcpEndpointTable? _table;
     private IIpv4Output? _output;
     private TimeSpan _now;
+    private bool _partialChecksums;
 
     /// <param name="loop">The stack's loop: every call but the "any thread" ones runs on it.</param>
     /// <param name="settings">Applied to every connection.</param>
@@ -66,7 +68,12 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         _output = output;
         // RFC 9293 §3.7.1: MSS = MTU - 40 for IPv4 without options.
         ushort mss = (ushort)Math.Clamp(output.Mtu - 40, 64, _settings.MaxSegmentSize);
-        _table = new TcpEndpointTable(_settings with { MaxSegmentSize = mss }, _random, Counters);
+        // A link that segments for us takes bursts up to a 64 KiB IPv4 packet (but no more than we buffer).
+        int offload = (output.Offloads & LinkOffloads.TcpSegmentation) != 0
+            ? Math.Min(TcpSettings.MaxOffloadedSegment, _settings.SendBufferSize)
+            : 0;
+        _partialChecksums = (output.Offloads & LinkOffloads.Checksum) != 0;
+        _table = new TcpEndpointTable(_settings with { MaxSegmentSize = mss, SegmentOffloadSize = offload }, _random, Counters);
     }
 
     public void OnSegment(Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> segment, TimeSpan now)
@@ -107,15 +114,36 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         }
     }
 
-    void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload)
+    void ITcpSegmentSink.Transmit(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload) =>
+        Send(tuple, header, payload, segmentSize: 0);
+
+    void ITcpSegmentSink.TransmitLarge(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload, int segmentSize) =>
+        Send(tuple, header, payload, segmentSize);
+
+    private void Send(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload, int segmentSize)
     {
         int length = header.Length + payload.Length;
-        var inPlace = _output!.PayloadBuffer; // built where the IP layer sends from: one copy less
+        var output = _output!;
+        var inPlace = output.PayloadBuffer; // built where the IP layer sends from: one copy less
         var segment = length <= inPlace.Length ? inPlace[..length] : _segment.AsSpan(0, length);
         header.Emit(segment);
         payload.CopyTo(segment[header.Length..]);
-        TcpHeader.WriteChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
-        if (_output!.Send(tuple.RemoteAddress, TcpHeader.IpProtocol, segment, _now) != DropReason.None) SendFailures++;
+        DropReason result;
+        if (_partialChecksums)
+        {
+            // The link sums the data (RFC 9293 §3.1 checksum completed by the offload).
+            TcpHeader.WritePartialChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
+            // Each cut segment repeats this header: with SACK blocks it is longer than the MSS assumed,
+            // so the pieces shrink to keep within the MTU should the kernel cut them (when it forwards).
+            if (segmentSize > 0) segmentSize = Math.Min(segmentSize, output.Mtu - Ipv4Header.MinLength - header.Length);
+            result = output.SendTcpPartial(tuple.RemoteAddress, segment, segmentSize, _now);
+        }
+        else
+        {
+            TcpHeader.WriteChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
+            result = output.Send(tuple.RemoteAddress, TcpHeader.IpProtocol, segment, _now);
+        }
+        if (result != DropReason.None) SendFailures++;
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop (any thread).</summary>

@@ -15,10 +15,11 @@ namespace Apps.Bench.Stack;
 /// kernel talking to itself over a veth pair between two network namespaces. Both in one run, both
 /// directions, with the same MTU; prints GB/s and ours/anchor. Everything runs in this process: the
 /// kernel's ends are host sockets created inside the namespaces (see <see cref="NamespaceSockets"/>).
-/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N]</c>;
-/// each MTU (default 1500 and 65000: no offloads, so a jumbo MTU is how our side moves as much per frame
-/// as the kernel's GSO/GRO does on veth) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
-/// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own).
+/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N] [--offloads on,off]</c>;
+/// each MTU (default 1500 and 65000) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
+/// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own). Our side runs once per
+/// <c>--offloads</c> mode: "on" opens the TAP device with virtio-net offloads (TSO/GSO super-frames both
+/// ways, as veth has), "off" as a plain TAP (one frame per MTU-sized packet), so both show in one run.
 /// </summary>
 /// <remarks>
 /// The namespaces and devices are created with iproute2 and removed at the end, whatever happens. The
@@ -35,10 +36,11 @@ internal static class TapComparison
         int rounds = Option(args, "--rounds", 3);
         int buffer = Option(args, "--buffer-kib", 1024) * 1024;
         var mtus = (Value(args, "--mtu") ?? "1500,65000").Split(',').Select(int.Parse).ToArray();
+        var modes = (Value(args, "--offloads") ?? "on,off").Split(',').Select(m => m == "on").ToArray();
         Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
         var rows = new List<string>();
         foreach (int mtu in mtus)
-            rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer));
+            rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer, modes));
         Console.WriteLine();
         Console.WriteLine("| MTU | direction | Linux ↔ Linux, veth (anchor) | ours ↔ Linux, TAP | ours/anchor |");
         Console.WriteLine("|---|---|---|---|---|");
@@ -47,7 +49,33 @@ internal static class TapComparison
         return 0;
     }
 
-    private static async Task<string[]> MeasureAsync(int mtu, long bytes, int rounds, int buffer)
+    private static async Task<(double Send, double Receive)> MeasureOursAsync(int mtu, string suffix, bool offloads, long bytes, int rounds, int buffer, List<LinuxNamespace> namespaces)
+    {
+        using var tap = TapInterface.Open("tbn" + suffix, mtu, offloads); // the stack disposes it too; twice is harmless
+        await using var stack = new NetworkStack(tap, new NetworkStackOptions { Name = "bench-tap", Address = Ipv4Settings.Parse("10.80.0.2/24") });
+        // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1); Nagle is off, as on
+        // the kernel's sockets here.
+        await stack.UseTcpAsync(new TcpSettings
+        {
+            MaxSegmentSize = (ushort)Math.Min(mtu - 40, ushort.MaxValue), SendBufferSize = buffer, ReceiveBufferSize = buffer, NoDelay = true,
+        });
+        var ns = await LinuxNamespace.AdoptAsync($"apps-tapb{(offloads ? "o" : "p")}-" + suffix, tap.Name, "10.80.0.1/24");
+        namespaces.Add(ns);
+        try
+        {
+            var result = await MeasureTapAsync(stack, ns.Name, bytes, rounds);
+            var tcp = stack.TcpCounters();
+            Console.WriteLine($"  MTU {mtu}, offloads {(offloads ? "on" : "off")}: TAP write drops {tap.WriteDrops}, super-frames in {tap.SegmentedFramesReceived} out {tap.SegmentedFramesSent}; stack {stack.Counters}; TCP retransmissions {tcp?.Retransmissions}, timeouts {tcp?.RetransmissionTimeouts}");
+            return result;
+        }
+        finally
+        {
+            await ns.DisposeAsync();
+            namespaces.Remove(ns);
+        }
+    }
+
+    private static async Task<string[]> MeasureAsync(int mtu, long bytes, int rounds, int buffer, bool[] offloadModes)
     {
         var suffix = LinuxNamespace.UniqueSuffix();
         var namespaces = new List<LinuxNamespace>();
@@ -61,19 +89,16 @@ internal static class TapComparison
             var (vethSend, vethReceive) = await MeasureVethAsync(namespaces[^2].Name, namespaces[^1].Name, bytes, rounds);
 
             // Ours: our stack on a TAP device, the kernel in a namespace on the other end.
-            using var tap = TapInterface.Open("tbn" + suffix, mtu); // the stack disposes it too; twice is harmless
-            await using var stack = new NetworkStack(tap, new NetworkStackOptions { Name = "bench-tap", Address = Ipv4Settings.Parse("10.80.0.2/24") });
-            // The MSS follows the link MTU, as the kernel's does (RFC 9293 §3.7.1); Nagle is off, as on
-            // the kernel's sockets here.
-            await stack.UseTcpAsync(new TcpSettings
+            var rows = new List<string>();
+            for (int i = 0; i < offloadModes.Length; i++)
             {
-                MaxSegmentSize = (ushort)Math.Min(mtu - 40, ushort.MaxValue), SendBufferSize = buffer, ReceiveBufferSize = buffer, NoDelay = true,
-            });
-            namespaces.Add(await LinuxNamespace.AdoptAsync("apps-tapb-" + suffix, tap.Name, "10.80.0.1/24"));
-            var (oursSend, oursReceive) = await MeasureTapAsync(stack, namespaces[^1].Name, bytes, rounds);
-            var tcp = stack.TcpCounters();
-            Console.WriteLine($"  MTU {mtu}: TAP write drops {tap.WriteDrops}; stack {stack.Counters}; TCP retransmissions {tcp?.Retransmissions}, timeouts {tcp?.RetransmissionTimeouts}");
-            return [Row(mtu, "sender → kernel receiver", vethSend, oursSend), Row(mtu, "kernel sender → receiver", vethReceive, oursReceive)];
+                bool offloads = offloadModes[i];
+                var (oursSend, oursReceive) = await MeasureOursAsync(mtu, $"{suffix}{i}", offloads, bytes, rounds, buffer, namespaces);
+                string label = offloads ? "TAP, offloads" : "plain TAP";
+                rows.Add(Row(mtu, $"sender → kernel receiver ({label})", vethSend, oursSend));
+                rows.Add(Row(mtu, $"kernel sender → receiver ({label})", vethReceive, oursReceive));
+            }
+            return [.. rows];
         }
         finally
         {

@@ -107,7 +107,8 @@ public class KernelInteropTests
                 $"--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,10m --dhcp-option=option:router,{KernelAddress} " +
                 $"--dhcp-leasefile={dir.FullName}/leases --pid-file={dir.FullName}/pid --dhcp-authoritative");
             var pcapPath = Path.Combine(dir.FullName, "dhcp.pcap");
-            using var stack = CreateStack(PcapRecorder.ToFile(peer.Tap, pcapPath, TimeProvider.System), dhcp: true);
+            // Borrowed: the device must outlive the stack until dnsmasq has read the release.
+            using var stack = CreateStack(PcapRecorder.ToFile(new BorrowedInterface(peer.Tap), pcapPath, TimeProvider.System), dhcp: true);
 
             var settings = await stack.WaitForAddressAsync().WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -48,13 +48,16 @@ internal sealed class KernelPeer : IAsyncDisposable
     /// <summary>The device's name.</summary>
     public string Device => Tap.Name;
 
-    /// <summary>Creates the TAP device and namespace; the kernel side gets <paramref name="kernelCidr"/> (or no address).</summary>
-    public static async Task<KernelPeer> CreateAsync(string? kernelCidr, int mtu = 1500)
+    /// <summary>
+    /// Creates the TAP device (with virtio-net offloads unless <paramref name="offloads"/> is false) and
+    /// namespace; the kernel side gets <paramref name="kernelCidr"/> (or no address).
+    /// </summary>
+    public static async Task<KernelPeer> CreateAsync(string? kernelCidr, int mtu = 1500, bool offloads = true)
     {
         await RemoveLeftoversAsync();
         int n = Interlocked.Increment(ref _counter);
         int pid = Environment.ProcessId;
-        var tap = TapInterface.Open($"apt{pid % 100000}x{n}", mtu);
+        var tap = TapInterface.Open($"apt{pid % 100000}x{n}", mtu, offloads);
         var peer = new KernelPeer($"{Prefix}{pid}-{n}", tap);
         try
         {

@@ -1,6 +1,7 @@
 using Apps.Stack.Arp;
 using Apps.Stack.Ip;
 using Apps.Stack.Wire;
+using Apps.Stack.Netif;
 using static Apps.Stack.Tests.InterfaceHarness;
 
 namespace Apps.Stack.Tests.Ip;
@@ -47,7 +48,7 @@ public class FloodTests
             Address = Ipv4Settings.Parse("10.0.0.1/24"), TimeProvider = net.Time, MaxQueuedFrames = 16,
         });
         var flooder = net.Switch.CreatePort();
-        flooder.Start(_ => { });
+        flooder.Start((ReadOnlySpan<byte> _, in FrameOffload _) => { });
         using var gate = new ManualResetEventSlim();
         var busy = victim.Loop.InvokeAsync(_ => gate.Wait(TimeSpan.FromSeconds(30)));
 

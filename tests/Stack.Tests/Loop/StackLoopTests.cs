@@ -81,12 +81,35 @@ public class StackLoopTests
     }
 
     [Fact]
+    public async Task Queued_frames_are_bounded_by_bytes_as_well_as_by_count()
+    {
+        var counters = new StackCounters();
+        int handled = 0;
+        using var loop = new StackLoop("test", TimeProvider.System, _ => TimeSpan.MaxValue,
+            (_, _, _) => handled++, 4096, counters, _ => { }, maxQueuedBytes: 200_000);
+        using var gate = new ManualResetEventSlim();
+        var blocked = loop.InvokeAsync(_ => gate.Wait(TimeSpan.FromSeconds(30)));
+        var superFrame = new byte[65_000];
+        for (int i = 0; i < 5; i++)
+            loop.PostFrame(superFrame, checksumTrusted: true);
+        gate.Set();
+        await blocked.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(loop.WaitIdle(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(3, handled); // 3 x 65000 fit in 200000 bytes, the next two did not
+        Assert.Equal(2, counters.Drops(DropReason.QueueFull));
+        loop.PostFrame(superFrame); // the queue drained: room again
+        Assert.True(loop.WaitIdle(TimeSpan.FromSeconds(60)));
+        Assert.Equal(4, handled);
+    }
+
+    [Fact]
     public async Task A_core_exception_is_counted_and_the_rest_of_the_batch_still_runs()
     {
         var counters = new StackCounters();
         var seen = new List<byte>();
         using var loop = new StackLoop("test", TimeProvider.System, _ => TimeSpan.MaxValue,
-            (frame, _) =>
+            (frame, _, _) =>
             {
                 if (frame[0] == 1)
                     throw new InvalidOperationException("a bug in a core");
@@ -107,5 +130,5 @@ public class StackLoopTests
     }
 
     private static StackLoop NewLoop(Action<ReadOnlySpan<byte>, TimeSpan> frame) =>
-        new("test", TimeProvider.System, _ => TimeSpan.MaxValue, frame, 4096, new StackCounters(), _ => { });
+        new("test", TimeProvider.System, _ => TimeSpan.MaxValue, (f, _, now) => frame(f, now), 4096, new StackCounters(), _ => { });
 }

@@ -14,7 +14,7 @@ public class PcapRecorderTests
         var output = new MemoryStream();
         var port = net.Switch.CreatePort();
         using var recorder = new PcapRecorder(port, output, net.Time, ownsStream: false);
-        recorder.Start(_ => { });
+        recorder.Start((ReadOnlySpan<byte> _, in FrameOffload _) => { });
         net.Time.Advance(TimeSpan.FromSeconds(1.5));
 
         recorder.Transmit(Captures.ArpRequest);

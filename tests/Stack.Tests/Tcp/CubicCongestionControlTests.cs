@@ -26,6 +26,16 @@ public class CubicCongestionControlTests
     }
 
     [Fact]
+    public void Slow_start_with_segmentation_offload_grows_by_up_to_one_burst_per_ack()
+    {
+        var cc = new CubicCongestionControl(Mss, 1 << 20, burst: 40 * Mss);
+        cc.OnAck(30 * Mss, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(40 * Mss, cc.Window);
+        cc.OnAck(100 * Mss, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(80 * Mss, cc.Window);
+    }
+
+    [Fact]
     public void Congestion_event_multiplies_by_beta()
     {
         var cc = new CubicCongestionControl(Mss, 1 << 20);

@@ -46,7 +46,7 @@ public class HostileTcpOverSwitchTests
         var server = net.AddStack("10.0.0.2/24");
         await using var listener = await server.ListenTcpAsync(80, backlog: 16, synQueueLimit: 32);
         var flooder = net.Switch.CreatePort();
-        flooder.Start(_ => { });
+        flooder.Start((ReadOnlySpan<byte> _, in FrameOffload _) => { });
         var random = new Random(21);
 
         async Task FloodAsync(int count)
@@ -101,7 +101,7 @@ public class HostileTcpOverSwitchTests
         var connection = await net.RunAsync(client.ConnectTcpAsync(Server, 80));
         var accepted = await net.RunAsync(accept);
         var flooder = net.Switch.CreatePort();
-        flooder.Start(_ => { });
+        flooder.Start((ReadOnlySpan<byte> _, in FrameOffload _) => { });
 
         // The attacker knows the 4-tuple (the client's address and port) but must guess the numbers.
         var clientAddress = Ipv4Address.Parse("10.0.0.1");

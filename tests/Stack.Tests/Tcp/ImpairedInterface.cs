@@ -24,9 +24,10 @@ internal sealed class ImpairedInterface(INetworkInterface inner, int seed, doubl
     {
         _receiver = receiver;
         _release = new Timer(_ => ReleaseHeld(), null, TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2));
-        inner.Start(frame =>
+        // Frames lose their offload metadata here: wrap a link opened without offloads.
+        inner.Start((ReadOnlySpan<byte> frame, in FrameOffload _) =>
         {
-            foreach (var f in Decide(frame, ref _heldIn)) receiver(f);
+            foreach (var f in Decide(frame, ref _heldIn)) receiver(f, default);
         });
     }
 
@@ -39,7 +40,7 @@ internal sealed class ImpairedInterface(INetworkInterface inner, int seed, doubl
             (inbound, _heldIn) = (_heldIn, null);
         }
         if (outbound is not null) inner.Transmit(outbound);
-        if (inbound is not null) _receiver?.Invoke(inbound);
+        if (inbound is not null) _receiver?.Invoke(inbound, default);
     }
 
     public void Transmit(ReadOnlySpan<byte> frame)

@@ -119,10 +119,12 @@ public class TcpKernelInteropTests
         Assert.Equal("echo me, linux"u8.ToArray(), echoed);
     }
 
-    [Fact]
-    public async Task Bulk_transfer_from_linux_to_our_stack_arrives_intact()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Bulk_transfer_from_linux_to_our_stack_arrives_intact(bool offloads)
     {
-        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24", offloads: offloads);
         var file = Path.Combine(Path.GetTempPath(), $"apps-tcp-{Guid.NewGuid():N}.bin");
         try
         {
@@ -140,6 +142,13 @@ public class TcpKernelInteropTests
 
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Equal(SHA256.HashData(data), hash.GetHashAndReset());
+            // With offloads Linux hands us GSO super-frames with partial checksums, and none is malformed.
+            Assert.Equal(0, peer.Tap.HeaderDrops);
+            if (offloads)
+                Assert.True(peer.Tap.SegmentedFramesReceived > 0, "Linux sent no super-frame");
+            else
+                Assert.Equal(0, peer.Tap.SegmentedFramesReceived);
+            Assert.Equal(0, stack.Counters.Drops(DropReason.BadChecksum));
         }
         finally
         {
@@ -147,10 +156,12 @@ public class TcpKernelInteropTests
         }
     }
 
-    [Fact]
-    public async Task Bulk_transfer_from_our_stack_to_linux_arrives_intact()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Bulk_transfer_from_our_stack_to_linux_arrives_intact(bool offloads)
     {
-        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24", offloads: offloads);
         var file = Path.Combine(Path.GetTempPath(), $"apps-tcp-{Guid.NewGuid():N}.bin");
         try
         {
@@ -170,6 +181,11 @@ public class TcpKernelInteropTests
 
             Assert.Equal(0, receiver.ExitCode);
             Assert.Equal(SHA256.HashData(data), SHA256.HashData(await File.ReadAllBytesAsync(file)));
+            // With offloads our TCP sent TSO bursts (partial checksums, gso_size = MSS) the kernel took.
+            if (offloads)
+                Assert.True(peer.Tap.SegmentedFramesSent > 0, "we sent no TSO frame");
+            else
+                Assert.Equal(0, peer.Tap.SegmentedFramesSent);
         }
         finally
         {
@@ -193,7 +209,8 @@ public class TcpKernelInteropTests
     [Fact]
     public async Task Transfers_with_linux_survive_loss_reordering_and_duplication_both_ways()
     {
-        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        // The impairing wrapper copies frames without their offload metadata: a plain TAP device.
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24", offloads: false);
         var impaired = new ImpairedInterface(peer.Tap, seed: 11, loss: 0.03, duplication: 0.02, reordering: 0.05);
         var dir = Directory.CreateTempSubdirectory("apps-tcp-");
         try

@@ -29,6 +29,26 @@ internal sealed class TcpLinkSimulator
             TcpHeader.WriteChecksum(bytes, tuple.LocalAddress, tuple.RemoteAddress);
             net.Send(new Packet(to, tuple.LocalAddress, tuple.RemoteAddress, bytes));
         }
+
+        // A segmentation-offload burst: cut into segmentSize pieces as a NIC's TSO (or the kernel's GSO)
+        // does, each behind a copy of the header with its own sequence number, PSH and FIN on the last
+        // only; or, without CutLargeSegments, delivered whole as the local kernel takes it.
+        public void TransmitLarge(in TcpTuple tuple, in TcpHeader header, ReadOnlySpan<byte> payload, int segmentSize)
+        {
+            net.LargeSegments++;
+            if (!net.CutLargeSegments)
+            {
+                Transmit(tuple, header, payload);
+                return;
+            }
+            for (int offset = 0; offset < payload.Length; offset += segmentSize)
+            {
+                int length = Math.Min(segmentSize, payload.Length - offset);
+                bool last = offset + length == payload.Length;
+                var flags = last ? header.Flags : header.Flags & ~(TcpFlags.Psh | TcpFlags.Fin);
+                Transmit(tuple, header with { Sequence = header.Sequence + offset, Flags = flags }, payload.Slice(offset, length));
+            }
+        }
     }
 
     public TcpLinkSimulator(int seed, TcpSettings settings)
@@ -55,12 +75,33 @@ internal sealed class TcpLinkSimulator
 
     public int Sent, Dropped, Duplicated, Reordered;
 
+    /// <summary>Cut segments handed over with <see cref="ITcpSegmentSink.TransmitLarge"/> into MSS pieces (TSO) rather than deliver them whole.</summary>
+    public bool CutLargeSegments { get; init; }
+
+    /// <summary>Segmentation-offload bursts the cores handed over, and the longest segment sent.</summary>
+    public int LargeSegments, LongestSegment;
+
+    /// <summary>The longest payload of a segment that resent sequence space already sent (by either side).</summary>
+    public int LongestResend;
+
+    private readonly Dictionary<Ipv4Address, TcpSeqNumber> _highestSent = [];
+
     /// <summary>Receives one line per packet sent (for debugging a failing seed).</summary>
     public Action<string>? Trace { get; init; }
 
     private void Send(Packet packet)
     {
         Sent++;
+        if (TcpHeader.TryParse(packet.Bytes, out var parsed, out int dataOffset) == TcpParseError.None && packet.Bytes.Length > dataOffset)
+        {
+            int length = packet.Bytes.Length - dataOffset;
+            LongestSegment = Math.Max(LongestSegment, length);
+            var end = parsed.Sequence + length;
+            if (_highestSent.TryGetValue(packet.Source, out var highest) && parsed.Sequence < highest)
+                LongestResend = Math.Max(LongestResend, length);
+            if (!_highestSent.TryGetValue(packet.Source, out highest) || end > highest)
+                _highestSent[packet.Source] = end;
+        }
         bool drop = _rng.NextDouble() < Loss;
         if (Trace is not null && TcpHeader.TryParse(packet.Bytes, out var h, out int offset) == TcpParseError.None)
         {
