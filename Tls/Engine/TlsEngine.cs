@@ -212,6 +212,8 @@ public sealed class TlsEngine
     public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         ThrowIfCannotWrite();
+        // Records are sealed straight into output (DirectRecordTarget): no copy through BouncyCastle's queue.
+        _half.DirectOutput = output;
         try
         {
             var limit = _context.SendPlaintextLimit;
@@ -226,6 +228,10 @@ public sealed class TlsEngine
         catch (Exception e) when (IsProtocolFailure(e))
         {
             Fail(e);
+        }
+        finally
+        {
+            _half.DirectOutput = null;
         }
 
         DrainOutput(output);
@@ -345,21 +351,24 @@ public sealed class TlsEngine
         _context.Events.Enqueue(new TlsFailed(Error));
     }
 
-    private void DrainOutput(IBufferWriter<byte> output)
+    private void DrainOutput(IBufferWriter<byte> output) => DrainOutput(_protocol, output);
+
+    /// <summary>Moves every byte BouncyCastle queued for sending into <paramref name="output"/>.</summary>
+    internal static void DrainOutput(TlsProtocol protocol, IBufferWriter<byte> output)
     {
         int available;
-        while ((available = _protocol.GetAvailableOutputBytes()) > 0)
+        while ((available = protocol.GetAvailableOutputBytes()) > 0)
         {
             var memory = output.GetMemory(available);
             var count = Math.Min(available, memory.Length);
             if (MemoryMarshal.TryGetArray<byte>(memory, out var segment))
             {
-                count = _protocol.ReadOutput(segment.Array!, segment.Offset, count);
+                count = protocol.ReadOutput(segment.Array!, segment.Offset, count);
             }
             else
             {
                 var scratch = ArrayPool<byte>.Shared.Rent(count);
-                count = _protocol.ReadOutput(scratch, 0, count);
+                count = protocol.ReadOutput(scratch, 0, count);
                 scratch.AsSpan(0, count).CopyTo(memory.Span);
                 ArrayPool<byte>.Shared.Return(scratch);
             }
