@@ -245,4 +245,38 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
             }
         }
     }
+
+    /// <summary>Many keep-alive connections at once (each served on the thread its socket completes on): every response
+    /// is whole and byte-exact.</summary>
+    [Fact]
+    public async Task Parallel_keep_alive_connections_all_get_byte_exact_responses()
+    {
+        const int transfers = 24;
+        var outputs = Enumerable.Range(0, transfers).Select(_ => Path.GetTempFileName()).ToArray();
+        try
+        {
+            List<string> arguments = ["--parallel", "--parallel-max", "8", "--http1.1"];
+            for (var i = 0; i < transfers; i++)
+            {
+                arguments.AddRange(["-o", outputs[i], Service.BaseUrl + (i % 2 == 0 ? "/data.bin" : "/style.css")]);
+            }
+
+            var result = await ExternalTool.CurlAsync(Service, [.. arguments]);
+
+            Assert.Equal(0, result.ExitCode);
+            var binary = File.ReadAllBytes(Path.Combine(site.SiteRoot, "data.bin"));
+            var css = File.ReadAllBytes(Path.Combine(site.SiteRoot, "style.css"));
+            for (var i = 0; i < transfers; i++)
+            {
+                Assert.Equal(i % 2 == 0 ? binary : css, File.ReadAllBytes(outputs[i]));
+            }
+        }
+        finally
+        {
+            foreach (var output in outputs)
+            {
+                File.Delete(output);
+            }
+        }
+    }
 }

@@ -61,6 +61,24 @@ public class TlsConnectionTests
     }
 
     [Fact]
+    public async Task Synchronous_complete_returns_while_the_transport_is_full_and_the_data_and_close_notify_follow()
+    {
+        var (client, server) = await ConnectPairAsync();
+        var data = new byte[1 << 20];
+        Random.Shared.NextBytes(data);
+        data.CopyTo(server.Output.GetSpan(data.Length));
+        server.Output.Advance(data.Length);
+
+        // Kestrel calls Complete synchronously; a megabyte is more than the transport pipe takes before it pauses and
+        // nobody reads yet, so a Complete that waited for the transport would never return.
+        await Task.Run(() => server.Output.Complete()).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(data, await ReadToEndAsync(client.Input));
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Half_close_delivers_the_answer_after_the_request_is_complete()
     {
         var (client, server) = await ConnectPairAsync();
