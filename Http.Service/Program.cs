@@ -73,11 +73,6 @@ public static class Program
                 return 2;
             }
 
-            if (!settings.KestrelTls)
-            {
-                InlineSocketCompletions.Enable();
-            }
-
             // Before any logger exists: the console logger keeps the writer it finds.
             using var console = BufferedConsoleOutput.Install();
             try

@@ -184,8 +184,9 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
         }
 
         // A handshake flight costs a key exchange and a signature (milliseconds); when the transport delivered it on a
-        // thread that is not the pool's (a socket engine's event loop, with inline socket completions), do that work on
-        // the pool, so that the loop's other connections are not held up. Records after the handshake stay inline.
+        // thread that is not the pool's (an event loop: our stack's, or a socket engine's with inline completions), do
+        // that work on the pool, so that the loop's other connections are not held up. Records after the handshake
+        // stay on the delivering thread.
         if (_engine.Connection is null && !Thread.CurrentThread.IsThreadPoolThread)
         {
             await new ThreadPoolHop();
