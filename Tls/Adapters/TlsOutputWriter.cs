@@ -87,9 +87,9 @@ internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
     public override void CancelPendingFlush() => _flushCancel?.Cancel();
 
     /// <summary>Starts completing (the last data, close_notify, the transport's FIN) without waiting for it: Kestrel
-    /// calls this synchronously, under its own lock, on the thread that may be the one delivering socket completions;
-    /// blocking there on a full transport would wait for itself. <see cref="CompleteAsync"/> (and disposing the
-    /// connection) waits for the same completion.</summary>
+    /// calls this synchronously, under its own lock, and waiting there for a full transport to drain would hold a
+    /// thread (with inline socket completions, the very event loop that drains it). <see cref="CompleteAsync"/> (and
+    /// disposing the connection) waits for the same completion.</summary>
     public override void Complete(Exception? exception = null)
     {
         var completing = CompleteAsync(exception);
