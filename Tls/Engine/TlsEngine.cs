@@ -203,16 +203,15 @@ public sealed class TlsEngine
             }
         }
 
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
         return new TlsProcessResult(consumed, State);
     }
 
-    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer
-    /// when the peer's record_size_limit says so, RFC 8449).</summary>
+    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer when the
+    /// peer's record_size_limit says so, RFC 8449), sealed straight into <paramref name="output"/> (DirectRecordTarget).</summary>
     public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         ThrowIfCannotWrite();
-        // Records are sealed straight into output (DirectRecordTarget): no copy through BouncyCastle's queue.
         _half.DirectOutput = output;
         try
         {
@@ -234,7 +233,7 @@ public sealed class TlsEngine
             _half.DirectOutput = null;
         }
 
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Sends close_notify (RFC 8446 §6.1): no more data from us; the peer may still send.</summary>
@@ -242,7 +241,7 @@ public sealed class TlsEngine
     {
         if (Error is not null || _writeClosed)
         {
-            DrainOutput(output);
+            DrainOutput(_protocol, output);
             return;
         }
 
@@ -253,7 +252,7 @@ public sealed class TlsEngine
 
         _writeClosed = true;
         Guard(_half.CloseWrite);
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Sends a KeyUpdate asking the peer to update too (RFC 8446 §4.6.3). TLS 1.3 only.</summary>
@@ -266,7 +265,7 @@ public sealed class TlsEngine
         }
 
         Guard(_half.RequestKeyUpdate);
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Takes the next queued event, if any.</summary>
@@ -350,8 +349,6 @@ public sealed class TlsEngine
         Error = TlsFailure.Classify(e, _context, IsClient);
         _context.Events.Enqueue(new TlsFailed(Error));
     }
-
-    private void DrainOutput(IBufferWriter<byte> output) => DrainOutput(_protocol, output);
 
     /// <summary>Moves every byte BouncyCastle queued for sending into <paramref name="output"/>.</summary>
     internal static void DrainOutput(TlsProtocol protocol, IBufferWriter<byte> output)
