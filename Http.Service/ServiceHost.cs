@@ -63,6 +63,10 @@ internal static class ServiceHost
         // Kestrel warns that HTTP/2 needs TLS (it cannot see TLS done by connection middleware, yet ALPN h2 works)
         // and logs peers that vanish without close_notify as warnings; both are noise for an appliance.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+        // Hosting starts an Activity and a log scope for every request whenever this category is enabled at any level,
+        // though it only logs requests at Information and Debug. --trace still gets the request spans (its
+        // ActivityListener makes hosting start them); failed requests are still logged by Kestrel.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.Services.AddResponseCompression(o =>
         {

@@ -183,6 +183,15 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
+        // A handshake flight costs a key exchange and a signature (milliseconds); when the transport delivered it on a
+        // thread that is not the pool's (an event loop: our stack's, or a socket engine's with inline completions), do
+        // that work on the pool, so that the loop's other connections are not held up. Records after the handshake
+        // stay on the delivering thread.
+        if (_engine.Connection is null && !Thread.CurrentThread.IsThreadPoolThread)
+        {
+            await new ThreadPoolHop();
+        }
+
         // Feed at most ReceiveChunk bytes at a time and stop once a megabyte of plaintext waits, leaving the
         // rest in the transport (not examined, so the next read returns it at once).
         var buffer = result.Buffer;

@@ -12,6 +12,8 @@ internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
 {
     private readonly ArrayBufferWriter<byte> _pending = new(TlsConnection.RecordPlaintext);
     private CancellationTokenSource? _flushCancel;
+    private CancellationTokenSource? _cancelSource;
+    private Task? _completion;
     private bool _completed;
 
     public override bool CanGetUnflushedBytes => true;
@@ -40,7 +42,12 @@ internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
             return new FlushResult(false, false);
         }
 
-        var cancel = _flushCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // One token source serves every flush (CancelPendingFlush cancels it) until it is cancelled; the caller's token
+        // reaches it through a registration instead of a linked source made per flush.
+        var cancel = _flushCancel = _cancelSource ??= new CancellationTokenSource();
+        var link = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), cancel)
+            : default;
         try
         {
             await connection.WriteAsync(new ReadOnlySequence<byte>(_pending.WrittenMemory), cancel.Token).ConfigureAwait(false);
@@ -53,8 +60,13 @@ internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
         }
         finally
         {
+            link.Dispose();
             _flushCancel = null;
-            cancel.Dispose();
+            if (cancel.IsCancellationRequested)
+            {
+                _cancelSource = null;
+                cancel.Dispose();
+            }
         }
     }
 
@@ -74,15 +86,29 @@ internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
 
     public override void CancelPendingFlush() => _flushCancel?.Cancel();
 
-    public override void Complete(Exception? exception = null) => CompleteAsync(exception).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask CompleteAsync(Exception? exception = null)
+    /// <summary>Starts completing (the last data, close_notify, the transport's FIN) without waiting for it: Kestrel
+    /// calls this synchronously, under its own lock, and waiting there for a full transport to drain would hold a
+    /// thread (with inline socket completions, the very event loop that drains it). <see cref="CompleteAsync"/> (and
+    /// disposing the connection) waits for the same completion.</summary>
+    public override void Complete(Exception? exception = null)
     {
-        if (_completed)
+        var completing = CompleteAsync(exception);
+        if (!completing.IsCompleted)
         {
-            return;
+            completing.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+        else
+        {
+            // Surface a synchronous failure as before; a completed ValueTask must still be consumed.
+            completing.GetAwaiter().GetResult();
+        }
+    }
 
+    public override ValueTask CompleteAsync(Exception? exception = null) => new(_completion ??= CompleteCoreAsync(exception));
+
+    private async Task CompleteCoreAsync(Exception? exception)
+    {
         _completed = true;
         try
         {

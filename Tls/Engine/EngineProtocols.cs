@@ -1,3 +1,4 @@
+using System.Buffers;
 using Org.BouncyCastle.Tls;
 
 namespace Apps.Tls.Engine;
@@ -16,6 +17,10 @@ internal interface IEngineProtocol
 
     /// <summary>Sends a TLS 1.3 KeyUpdate asking the peer to update as well.</summary>
     void RequestKeyUpdate();
+
+    /// <summary>While set, application-data records are sealed straight into this writer (see
+    /// <see cref="DirectRecordTarget"/>); everything else still goes through BouncyCastle's output queue.</summary>
+    IBufferWriter<byte>? DirectOutput { get; set; }
 }
 
 /// <summary>
@@ -25,6 +30,26 @@ internal interface IEngineProtocol
 internal sealed class EngineClientProtocol(EngineContext context) : TlsClientProtocol, IEngineProtocol
 {
     private bool _writeClosed;
+
+    public IBufferWriter<byte>? DirectOutput { get; set; }
+
+    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer)
+    {
+        if (!DirectRecordTarget.Begin(this, type, DirectOutput))
+        {
+            base.WriteRecord(type, buffer);
+            return;
+        }
+
+        try
+        {
+            base.WriteRecord(type, buffer);
+        }
+        finally
+        {
+            DirectRecordTarget.End(m_outputBuffer.Buffer);
+        }
+    }
 
     /// <summary>Called once the server's extensions are known (ServerHello in 1.2, EncryptedExtensions in 1.3):
     /// RFC 8449 §4, the server's record_size_limit bounds every protected record we send from now on.</summary>
@@ -91,6 +116,26 @@ internal sealed class EngineClientProtocol(EngineContext context) : TlsClientPro
 internal sealed class EngineServerProtocol(EngineContext context) : TlsServerProtocol, IEngineProtocol
 {
     private bool _writeClosed;
+
+    public IBufferWriter<byte>? DirectOutput { get; set; }
+
+    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer)
+    {
+        if (!DirectRecordTarget.Begin(this, type, DirectOutput))
+        {
+            base.WriteRecord(type, buffer);
+            return;
+        }
+
+        try
+        {
+            base.WriteRecord(type, buffer);
+        }
+        finally
+        {
+            DirectRecordTarget.End(m_outputBuffer.Buffer);
+        }
+    }
 
     /// <summary>RFC 8449 in TLS 1.3: a client limit under 2^14 + 1 binds our encrypted handshake messages too,
     /// which only BouncyCastle's own fragmenting can honour (see <see cref="RecordSizeLimit"/>).</summary>

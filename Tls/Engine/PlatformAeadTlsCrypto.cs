@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
@@ -28,7 +30,8 @@ internal sealed class PlatformAeadTlsCrypto(SecureRandom random) : BcTlsCrypto(r
 }
 
 /// <summary>
-/// BouncyCastle's record AEAD with one change on the sending side: each record is sealed in place in a
+/// BouncyCastle's record AEAD with two changes on the sending side: application data the engine writes is sealed
+/// straight into the engine's writer (<see cref="DirectRecordTarget"/>), and any other record is sealed in place in a
 /// buffer this cipher keeps and reuses, where <see cref="TlsAeadCipher"/> allocates a new record-sized
 /// array per record. Reuse is safe because BouncyCastle's <c>RecordStream.WriteRecord</c> copies the
 /// encoded record to its output before it asks for the next one. Nonces (RFC 5288 §3, RFC 7905 §2,
@@ -41,6 +44,7 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
     private readonly PlatformAeadCipher _sealer;
     private readonly byte[] _nonce;
     private byte[] _record = [];
+    private readonly byte[] _bareHeader = new byte[DirectRecordTarget.HeaderLength];
 
     public PlatformAeadRecordCipher(TlsCryptoParameters cryptoParams, PlatformAeadCipher encrypt, PlatformAeadCipher decrypt,
         int keySize, int macSize, int aeadType)
@@ -52,26 +56,22 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
 
     public override TlsEncodeResult EncodePlaintext(long seqNo, short contentType, ProtocolVersion recordVersion, int headerAllocation, ReadOnlySpan<byte> plaintext)
     {
-        if (m_nonceMode == NonceRfc5288)
-        {
-            // RFC 5288 §3: salt from the key block, then the 8-byte explicit nonce (our sequence number).
-            m_encryptNonce.CopyTo(_nonce, 0);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(m_encryptNonce.Length), seqNo);
-        }
-        else
-        {
-            // RFC 7905 §2 / RFC 8446 §5.3: the padded sequence number XORed into the static IV.
-            Array.Clear(_nonce);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(_nonce.Length - 8), seqNo);
-            for (var i = 0; i < m_encryptNonce.Length; i++)
-            {
-                _nonce[i] ^= m_encryptNonce[i];
-            }
-        }
-
+        BuildNonce(seqNo);
         var innerLength = plaintext.Length + (m_encryptUseInnerPlaintext ? 1 : 0);
         var ciphertextLength = m_record_iv_length + innerLength + m_macSize;
         var total = headerAllocation + ciphertextLength;
+        // RFC 8446 §5.2 opaque_type (23); 25 is DTLS 1.2's tls12_cid, which a TLS connection never has.
+        var recordType = !m_encryptUseInnerPlaintext ? contentType : m_isTlsV13 ? ContentType.application_data : (short)25;
+
+        if (contentType == ContentType.application_data && DirectRecordTarget.Take() is { } target
+            && TrySealInto(target, seqNo, recordType, recordVersion, headerAllocation, plaintext))
+        {
+            // The record is in the caller's writer; BouncyCastle frames and queues an empty record in its place,
+            // which the protocol drops (see DirectRecordTarget).
+            DirectRecordTarget.Sealed();
+            return new TlsEncodeResult(_bareHeader, 0, DirectRecordTarget.HeaderLength, recordType);
+        }
+
         if (_record.Length < total)
         {
             _record = new byte[Math.Max(total, headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize)];
@@ -84,8 +84,6 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
             at += m_record_iv_length;
         }
 
-        // RFC 8446 §5.2 opaque_type (23); 25 is DTLS 1.2's tls12_cid, which a TLS connection never has.
-        var recordType = !m_encryptUseInnerPlaintext ? contentType : m_isTlsV13 ? ContentType.application_data : (short)25;
         var additionalData = GetAdditionalData(seqNo, recordType, recordVersion, ciphertextLength, innerLength, m_encryptConnectionID);
         plaintext.CopyTo(_record.AsSpan(at));
         if (m_encryptUseInnerPlaintext)
@@ -97,107 +95,93 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
         _sealer.Seal(_nonce, additionalData, _record.AsSpan(at, innerLength), _record.AsSpan(at + innerLength, m_macSize));
         return new TlsEncodeResult(_record, 0, total, recordType);
     }
-}
 
-/// <summary>One direction of a record AEAD over .NET's primitives; tags are 16 bytes, appended to the ciphertext.</summary>
-internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAeadCipherImpl
-{
-    public const int TagSize = 16;
-
-    private AesGcm? _aes;
-    private ChaCha20Poly1305? _chaCha;
-    private byte[] _nonce = [];
-    private byte[]? _additionalData;
-
-    public void SetKey(byte[] key, int keyOff, int keyLen) => SetKey(key.AsSpan(keyOff, keyLen));
-
-    public void SetKey(ReadOnlySpan<byte> key)
+    /// <summary>The per-record nonce for <paramref name="seqNo"/> into <see cref="_nonce"/>.</summary>
+    private void BuildNonce(long seqNo)
     {
-        _aes?.Dispose();
-        _chaCha?.Dispose();
-        _aes = chaCha ? null : new AesGcm(key, TagSize);
-        _chaCha = chaCha ? new ChaCha20Poly1305(key) : null;
-    }
-
-    public void Init(byte[] nonce, int macSize, byte[]? additionalData)
-    {
-        if (macSize != TagSize)
+        if (m_nonceMode == NonceRfc5288)
         {
-            throw new TlsFatalAlert(AlertDescription.internal_error, "only 16-byte AEAD tags are supported");
-        }
-
-        _nonce = nonce;
-        _additionalData = additionalData;
-    }
-
-    /// <summary>Seals <paramref name="data"/> in place and writes the tag (the nonce is the caller's, not Init's).</summary>
-    public void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, Span<byte> data, Span<byte> tag)
-    {
-        if (_aes is not null)
-        {
-            _aes.Encrypt(nonce, data, data, tag, additionalData);
+            // RFC 5288 §3: salt from the key block, then the 8-byte explicit nonce (our sequence number).
+            m_encryptNonce.CopyTo(_nonce, 0);
+            BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(m_encryptNonce.Length), seqNo);
         }
         else
         {
-            _chaCha!.Encrypt(nonce, data, data, tag, additionalData);
+            // RFC 7905 §2 / RFC 8446 §5.3: the padded sequence number XORed into the static IV.
+            Array.Clear(_nonce);
+            BinaryPrimitives.WriteInt64BigEndian(_nonce.AsSpan(_nonce.Length - 8), seqNo);
+            for (var i = 0; i < m_encryptNonce.Length; i++)
+            {
+                _nonce[i] ^= m_encryptNonce[i];
+            }
         }
     }
 
-    public int GetOutputSize(int inputLength) => encrypting ? inputLength + TagSize : Math.Max(0, inputLength - TagSize);
-
-    public int DoFinal(byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset) =>
-        DoFinal(null, input, inputOffset, inputLength, output, outputOffset);
-
-    public int DoFinal(byte[]? additionalData, byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset)
+    /// <summary>
+    /// Writes the whole protected record, header included, into <paramref name="target"/>: the header as
+    /// BouncyCastle's RecordStream writes it, the additional data as <c>GetAdditionalData</c> builds it (RFC 8446 §5.2:
+    /// the record header; RFC 5246 §6.2.3.3: seq_num, type, version and plaintext length), and in TLS 1.2 the
+    /// plaintext is sealed from where it lies, without a copy. False (nothing written) when the writer cannot give
+    /// one contiguous span for the record, or for a DTLS connection ID.
+    /// </summary>
+    private bool TrySealInto(IBufferWriter<byte> target, long seqNo, short recordType, ProtocolVersion recordVersion,
+        int headerAllocation, ReadOnlySpan<byte> plaintext)
     {
-        var aad = additionalData ?? _additionalData ?? [];
-        if (encrypting)
+        var innerLength = plaintext.Length + (m_encryptUseInnerPlaintext ? 1 : 0);
+        var ciphertextLength = m_record_iv_length + innerLength + m_macSize;
+        var total = headerAllocation + ciphertextLength;
+        if (headerAllocation != DirectRecordTarget.HeaderLength || m_encryptConnectionID is { Length: > 0 } || ciphertextLength > ushort.MaxValue)
         {
-            var plaintext = input.AsSpan(inputOffset, inputLength);
-            var ciphertext = output.AsSpan(outputOffset, inputLength);
-            var tag = output.AsSpan(outputOffset + inputLength, TagSize);
-            if (_aes is not null)
-            {
-                _aes.Encrypt(_nonce, plaintext, ciphertext, tag, aad);
-            }
-            else
-            {
-                _chaCha!.Encrypt(_nonce, plaintext, ciphertext, tag, aad);
-            }
-
-            return inputLength + TagSize;
+            return false;
         }
 
-        if (inputLength < TagSize)
+        var record = target.GetSpan(total);
+        if (record.Length < total)
         {
-            throw new TlsFatalAlert(AlertDescription.bad_record_mac);
+            return false;
         }
 
-        var length = inputLength - TagSize;
-        try
+        record = record[..total];
+        record[0] = (byte)recordType;
+        record[1] = (byte)recordVersion.MajorVersion;
+        record[2] = (byte)recordVersion.MinorVersion;
+        BinaryPrimitives.WriteUInt16BigEndian(record[3..], (ushort)ciphertextLength);
+        var at = headerAllocation;
+        if (m_record_iv_length != 0)
         {
-            var sealedData = input.AsSpan(inputOffset, length);
-            var receivedTag = input.AsSpan(inputOffset + length, TagSize);
-            var opened = output.AsSpan(outputOffset, length);
-            if (_aes is not null)
-            {
-                _aes.Decrypt(_nonce, sealedData, receivedTag, opened, aad);
-            }
-            else
-            {
-                _chaCha!.Decrypt(_nonce, sealedData, receivedTag, opened, aad);
-            }
-        }
-        catch (AuthenticationTagMismatchException e)
-        {
-            // RFC 8446 §5.2: a record that fails to deprotect ends the connection with bad_record_mac.
-            throw new TlsFatalAlert(AlertDescription.bad_record_mac, e);
+            _nonce.AsSpan(_nonce.Length - m_record_iv_length).CopyTo(record[at..]);
+            at += m_record_iv_length;
         }
 
-        return length;
-    }
+        Span<byte> additionalData = stackalloc byte[13];
+        if (m_isTlsV13)
+        {
+            additionalData = record[..DirectRecordTarget.HeaderLength];
+        }
+        else
+        {
+            BinaryPrimitives.WriteInt64BigEndian(additionalData, seqNo);
+            additionalData[8] = (byte)recordType;
+            additionalData[9] = (byte)recordVersion.MajorVersion;
+            additionalData[10] = (byte)recordVersion.MinorVersion;
+            BinaryPrimitives.WriteUInt16BigEndian(additionalData[11..], (ushort)innerLength);
+        }
 
-    public void Reset()
-    {
+        var body = record.Slice(at, innerLength);
+        var tag = record.Slice(at + innerLength, m_macSize);
+        if (m_encryptUseInnerPlaintext)
+        {
+            // RFC 8446 §5.2: TLSInnerPlaintext is the content then its real type; sealed in place.
+            plaintext.CopyTo(body);
+            body[^1] = (byte)ContentType.application_data;
+            _sealer.Seal(_nonce, additionalData, body, body, tag);
+        }
+        else
+        {
+            _sealer.Seal(_nonce, additionalData, plaintext, body, tag);
+        }
+
+        target.Advance(total);
+        return true;
     }
 }

@@ -203,15 +203,16 @@ public sealed class TlsEngine
             }
         }
 
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
         return new TlsProcessResult(consumed, State);
     }
 
-    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer
-    /// when the peer's record_size_limit says so, RFC 8449).</summary>
+    /// <summary>Encrypts application data into records (at most 2^14 bytes each, RFC 8446 §5.1, or fewer when the
+    /// peer's record_size_limit says so, RFC 8449), sealed straight into <paramref name="output"/> (DirectRecordTarget).</summary>
     public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         ThrowIfCannotWrite();
+        _half.DirectOutput = output;
         try
         {
             var limit = _context.SendPlaintextLimit;
@@ -227,8 +228,12 @@ public sealed class TlsEngine
         {
             Fail(e);
         }
+        finally
+        {
+            _half.DirectOutput = null;
+        }
 
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Sends close_notify (RFC 8446 §6.1): no more data from us; the peer may still send.</summary>
@@ -236,7 +241,7 @@ public sealed class TlsEngine
     {
         if (Error is not null || _writeClosed)
         {
-            DrainOutput(output);
+            DrainOutput(_protocol, output);
             return;
         }
 
@@ -247,7 +252,7 @@ public sealed class TlsEngine
 
         _writeClosed = true;
         Guard(_half.CloseWrite);
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Sends a KeyUpdate asking the peer to update too (RFC 8446 §4.6.3). TLS 1.3 only.</summary>
@@ -260,7 +265,7 @@ public sealed class TlsEngine
         }
 
         Guard(_half.RequestKeyUpdate);
-        DrainOutput(output);
+        DrainOutput(_protocol, output);
     }
 
     /// <summary>Takes the next queued event, if any.</summary>
@@ -345,21 +350,22 @@ public sealed class TlsEngine
         _context.Events.Enqueue(new TlsFailed(Error));
     }
 
-    private void DrainOutput(IBufferWriter<byte> output)
+    /// <summary>Moves every byte BouncyCastle queued for sending into <paramref name="output"/>.</summary>
+    internal static void DrainOutput(TlsProtocol protocol, IBufferWriter<byte> output)
     {
         int available;
-        while ((available = _protocol.GetAvailableOutputBytes()) > 0)
+        while ((available = protocol.GetAvailableOutputBytes()) > 0)
         {
             var memory = output.GetMemory(available);
             var count = Math.Min(available, memory.Length);
             if (MemoryMarshal.TryGetArray<byte>(memory, out var segment))
             {
-                count = _protocol.ReadOutput(segment.Array!, segment.Offset, count);
+                count = protocol.ReadOutput(segment.Array!, segment.Offset, count);
             }
             else
             {
                 var scratch = ArrayPool<byte>.Shared.Rent(count);
-                count = _protocol.ReadOutput(scratch, 0, count);
+                count = protocol.ReadOutput(scratch, 0, count);
                 scratch.AsSpan(0, count).CopyTo(memory.Span);
                 ArrayPool<byte>.Shared.Return(scratch);
             }

@@ -196,4 +196,87 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         Assert.Contains("<td id=\"transport\">conduit over host sockets</td>", result.Output);
         Assert.Matches("<tr><td>os</td><td>Active</td>", result.Output);
     }
+
+    /// <summary>Whole responses over keep-alive connections, checked by SHA-256: a cached file (sealed record by
+    /// record straight into the socket's buffers), one too large to cache (read from disk), and a small one, each
+    /// fetched twice on one connection, over HTTP/1.1 and HTTP/2, with TLS 1.3 and 1.2.</summary>
+    [Theory]
+    [InlineData("--http1.1", "--tlsv1.3")]
+    [InlineData("--http2", "--tlsv1.3")]
+    [InlineData("--http1.1", "--tls-max")]
+    [InlineData("--http2", "--tls-max")]
+    public async Task Large_and_small_responses_arrive_intact_on_one_keep_alive_connection(string http, string tls)
+    {
+        var large = Path.Combine(site.SiteRoot, $"large-{http.TrimStart('-')}-{tls.TrimStart('-')}.bin");
+        var content = new byte[3 * 1024 * 1024 + 5];
+        new Random(11).NextBytes(content);
+        await File.WriteAllBytesAsync(large, content);
+        var outputs = Enumerable.Range(0, 6).Select(_ => Path.GetTempFileName()).ToArray();
+        try
+        {
+            string[] tlsArguments = tls == "--tls-max" ? ["--tlsv1.2", "--tls-max", "1.2"] : ["--tlsv1.3"];
+            string[] urls = ["/data.bin", "/" + Path.GetFileName(large), "/index.html"];
+            List<string> arguments = [http, .. tlsArguments, "-w", "%{num_connects} %{http_version} %{http_code}\n"];
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                arguments.AddRange(["-o", outputs[i], Service.BaseUrl + urls[i % urls.Length]]);
+            }
+
+            var result = await ExternalTool.CurlAsync(Service, [.. arguments]);
+
+            Assert.Equal(0, result.ExitCode);
+            var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(6, lines.Length);
+            Assert.Equal(1, lines.Count(line => line.StartsWith("1 ", StringComparison.Ordinal))); // one connection for all six
+            Assert.All(lines, line => Assert.EndsWith((http == "--http2" ? "2" : "1.1") + " 200", line));
+            byte[][] expected = [File.ReadAllBytes(Path.Combine(site.SiteRoot, "data.bin")), content, File.ReadAllBytes(Path.Combine(site.SiteRoot, "index.html"))];
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(expected[i % 3])),
+                    Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(outputs[i]))));
+            }
+        }
+        finally
+        {
+            File.Delete(large);
+            foreach (var output in outputs)
+            {
+                File.Delete(output);
+            }
+        }
+    }
+
+    /// <summary>Many keep-alive connections at once (each served on the thread its socket completes on): every response
+    /// is whole and byte-exact.</summary>
+    [Fact]
+    public async Task Parallel_keep_alive_connections_all_get_byte_exact_responses()
+    {
+        const int transfers = 24;
+        var outputs = Enumerable.Range(0, transfers).Select(_ => Path.GetTempFileName()).ToArray();
+        try
+        {
+            List<string> arguments = ["--parallel", "--parallel-max", "8", "--http1.1"];
+            for (var i = 0; i < transfers; i++)
+            {
+                arguments.AddRange(["-o", outputs[i], Service.BaseUrl + (i % 2 == 0 ? "/data.bin" : "/style.css")]);
+            }
+
+            var result = await ExternalTool.CurlAsync(Service, [.. arguments]);
+
+            Assert.Equal(0, result.ExitCode);
+            var binary = File.ReadAllBytes(Path.Combine(site.SiteRoot, "data.bin"));
+            var css = File.ReadAllBytes(Path.Combine(site.SiteRoot, "style.css"));
+            for (var i = 0; i < transfers; i++)
+            {
+                Assert.Equal(i % 2 == 0 ? binary : css, File.ReadAllBytes(outputs[i]));
+            }
+        }
+        finally
+        {
+            foreach (var output in outputs)
+            {
+                File.Delete(output);
+            }
+        }
+    }
 }

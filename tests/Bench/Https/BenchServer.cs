@@ -24,6 +24,9 @@ internal sealed class BenchServer : IAsyncDisposable
     /// <summary>The namespace the load tools must run in, for the service on our stack.</summary>
     public string? Netns { get; set; }
 
+    /// <summary>Our service on our own stack (over TAP), as opposed to host sockets.</summary>
+    public bool IsStack { get; set; }
+
     public static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -32,10 +35,14 @@ internal sealed class BenchServer : IAsyncDisposable
     }
 
     /// <summary>Starts Apps.Http.Service (built next to this program) and waits for its start-up lines.</summary>
-    public static async Task<BenchServer> StartServiceAsync(string name, string dataDir, string site, string listen, params string[] extra)
+    public static Task<BenchServer> StartServiceAsync(string name, string dataDir, string site, string listen, params string[] extra) =>
+        StartBuildAsync(name, AppContext.BaseDirectory, dataDir, site, listen, extra);
+
+    /// <summary>Starts the Apps.Http.Service.dll found in <paramref name="buildDir"/> (an earlier build, for before/after).</summary>
+    public static async Task<BenchServer> StartBuildAsync(string name, string buildDir, string dataDir, string site, string listen, params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--data-dir", dataDir, "--root", site, "--listen", listen, .. extra])
+        foreach (var argument in (string[])[Path.Combine(buildDir, "Apps.Http.Service.dll"), "--data-dir", dataDir, "--root", site, "--listen", listen, .. extra])
         {
             start.ArgumentList.Add(argument);
         }

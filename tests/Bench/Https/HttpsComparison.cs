@@ -12,8 +12,11 @@ namespace Apps.Bench.Https;
 /// responses (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints
 /// ratios. Each measure warms every server up with the same load first, then runs in interleaved rounds (server A, B,
 /// C, D, then again) and keeps each server's best round: other work on a shared machine only ever slows a round down.
-/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]</c>
-/// (root, wrk, h2load, nginx, openssl, curl).
+/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]
+/// [--only small,64k,handshakes] [--before DIR]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
+/// measures named; <c>--before DIR</c> also runs the service built from an earlier commit (the folder holding its
+/// <c>Apps.Http.Service.dll</c>, e.g. <c>git worktree add /tmp/before COMMIT &amp;&amp; dotnet build -c Release -o /tmp/before/out
+/// /tmp/before/Http.Service</c>) in the same interleaved rounds, and prints now/before.
 /// </summary>
 internal static class HttpsComparison
 {
@@ -23,6 +26,22 @@ internal static class HttpsComparison
         var handshakes = Option(args, "--handshakes", 500);
         var rounds = Math.Max(1, Option(args, "--rounds", 2));
         var withStack = !args.Contains("--no-stack");
+        var only = Text(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = only?.Except(Measures).ToArray() ?? [];
+        if (unknown.Length > 0)
+        {
+            Console.Error.WriteLine($"https: unknown measure '{unknown[0]}' in --only; use a list of {string.Join(", ", Measures)}");
+            return 2;
+        }
+
+        bool Runs(string measure) => only is null || only.Contains(measure);
+        var before = Text(args, "--before");
+        if (before is not null && !File.Exists(Path.Combine(before, "Apps.Http.Service.dll")))
+        {
+            Console.Error.WriteLine($"https: {before} holds no Apps.Http.Service.dll; build the earlier commit into it (see --before)");
+            return 2;
+        }
+
         var work = Directory.CreateTempSubdirectory("https-bench-");
         var servers = new List<BenchServer>();
         LinuxNamespace? ns = null;
@@ -44,6 +63,11 @@ internal static class HttpsComparison
             servers.Add(await BenchServer.StartServiceAsync("Kestrel SslStream", data, site, $"127.0.0.1:{BenchServer.FreePort()}", "--tls-engine", "sslstream"));
             servers.Add(await BenchServer.StartNginxAsync(Directory.CreateDirectory(Path.Combine(work.FullName, "nginx")).FullName, site,
                 Path.Combine(data, "https-certificate.pem"), Path.Combine(data, "https-key.pem"), RequestPipeline.ContentSecurityPolicy));
+            if (before is not null)
+            {
+                servers.Add(await BenchServer.StartBuildAsync("ours before", before, data, site, $"127.0.0.1:{BenchServer.FreePort()}"));
+            }
+
             if (withStack)
             {
                 var suffix = LinuxNamespace.UniqueSuffix();
@@ -52,6 +76,7 @@ internal static class HttpsComparison
                 servers.Add(stack);
                 ns = await LinuxNamespace.AdoptAsync("apps-bench-" + suffix, device, "10.79.0.1/24");
                 stack.Netns = ns.Name;
+                stack.IsStack = true;
             }
 
             // Like with like: print what each server negotiates with an OpenSSL client and how big its response headers are.
@@ -64,16 +89,27 @@ internal static class HttpsComparison
             Console.WriteLine();
 
             var rows = new List<(string Measure, string Unit, double[] Values)>();
-            rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, rounds,
-                s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, 1, s.Netns),
-                s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, seconds, s.Netns))));
-            var per64k = await MeasureAsync(servers, rounds,
-                s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, 1, s.Netns),
-                s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
-            rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(r => r * 65536 / 1e6).ToArray()));
-            rows.Add(($"new TLS handshakes (h2load -c{handshakes} -n{handshakes})", "/s", await MeasureAsync(servers, rounds,
-                s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns),
-                s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
+            if (Runs("small"))
+            {
+                rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, rounds,
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, 1, s.Netns),
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/small.txt", 32, seconds, s.Netns))));
+            }
+
+            if (Runs("64k"))
+            {
+                var per64k = await MeasureAsync(servers, rounds,
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, 1, s.Netns),
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
+                rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(r => r * 65536 / 1e6).ToArray()));
+            }
+
+            if (Runs("handshakes"))
+            {
+                rows.Add(($"new TLS handshakes (h2load -c{handshakes} -n{handshakes})", "/s", await MeasureAsync(servers, rounds,
+                    s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns),
+                    s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
+            }
 
             Print(servers, rows);
             return 0;
@@ -135,19 +171,31 @@ internal static class HttpsComparison
 
     private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows)
     {
-        var withStack = servers.Count > 3;
-        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |" + (withStack ? " TAP/host |" : "");
+        // Servers 0, 1 and 2 are ours, Kestrel's and nginx; "ours before" and the stack follow when asked for.
+        var before = servers.FindIndex(s => s.Name == "ours before");
+        var stack = servers.FindIndex(s => s.IsStack);
+        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |"
+            + (before >= 0 ? " now/before |" : "") + (stack >= 0 ? " TAP/host |" : "");
         Console.WriteLine(header);
-        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + (withStack ? 4 : 3))));
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 3 + (before >= 0 ? 1 : 0) + (stack >= 0 ? 1 : 0))));
         foreach (var (measure, unit, values) in rows)
         {
             var cells = values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
             Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |"
-                + (withStack ? $" {Ratio(values[3], values[0])} |" : ""));
+                + (before >= 0 ? $" {Ratio(values[0], values[before])} |" : "")
+                + (stack >= 0 ? $" {Ratio(values[stack], values[0])} |" : ""));
         }
     }
 
     private static string Ratio(double ours, double anchor) => anchor <= 0 ? "-" : (ours / anchor).ToString("0.00x", CultureInfo.InvariantCulture);
+
+    private static readonly string[] Measures = ["small", "64k", "handshakes"];
+
+    private static string? Text(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
 
     private static int Option(string[] args, string name, int fallback)
     {

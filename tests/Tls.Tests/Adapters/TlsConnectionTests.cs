@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -58,6 +59,77 @@ public class TlsConnectionTests
         Assert.Equal(data, await clientGot);
         await client.DisposeAsync();
         await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Synchronous_complete_returns_while_the_transport_is_full_and_the_data_and_close_notify_follow()
+    {
+        var (client, server) = await ConnectPairAsync();
+        var data = new byte[1 << 20];
+        Random.Shared.NextBytes(data);
+        data.CopyTo(server.Output.GetSpan(data.Length));
+        server.Output.Advance(data.Length);
+
+        // Kestrel calls Complete synchronously; a megabyte is more than the transport pipe takes before it pauses and
+        // nobody reads yet, so a Complete that waited for the transport would never return.
+        await Task.Run(() => server.Output.Complete()).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(data, await ReadToEndAsync(client.Input));
+        await client.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Handshake_work_moves_to_the_thread_pool_when_the_transport_delivers_on_its_own_thread()
+    {
+        // The server's bytes reach the client through a relay on a dedicated thread whose writes run the client's
+        // reads inline, as a socket engine's event loop does with inline completions.
+        var toServer = new Pipe();
+        var fromServer = new Pipe();
+        var toClient = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        var relay = new Thread(() =>
+        {
+            while (true)
+            {
+                var result = fromServer.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+                foreach (var segment in result.Buffer)
+                {
+                    toClient.Writer.Write(segment.Span);
+                }
+
+                fromServer.Reader.AdvanceTo(result.Buffer.End);
+                toClient.Writer.FlushAsync().AsTask().GetAwaiter().GetResult();
+                if (result.IsCompleted)
+                {
+                    toClient.Writer.Complete();
+                    return;
+                }
+            }
+        }) { IsBackground = true };
+        relay.Start();
+        var verifier = new ThreadRecordingVerifier(new ExpectedKeyVerifier(Certificate));
+        var server = TlsConnection.AcceptAsync(new DuplexEnds(toServer.Reader, fromServer.Writer), ServerOptions(),
+            new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+        var client = await TlsConnection.ConnectAsync(new DuplexEnds(toClient.Reader, toServer.Writer), ClientOptions(verifier),
+            new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+
+        Assert.Equal([true], verifier.OnPoolThread);
+        await client.DisposeAsync();
+        await (await server).DisposeAsync();
+    }
+
+    private sealed record DuplexEnds(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+    /// <summary>Notes whether each verification (which runs inside the client's handshake processing) ran on a pool thread.</summary>
+    private sealed class ThreadRecordingVerifier(IServerCertificateVerifier inner) : IServerCertificateVerifier
+    {
+        public List<bool> OnPoolThread { get; } = [];
+
+        public CertificateVerdict Verify(IReadOnlyList<byte[]> peerChain, string serverName, DateTimeOffset now)
+        {
+            OnPoolThread.Add(Thread.CurrentThread.IsThreadPoolThread);
+            return inner.Verify(peerChain, serverName, now);
+        }
     }
 
     [Fact]
