@@ -1,3 +1,4 @@
+using Apps.Tls.Platform;
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
@@ -85,12 +86,20 @@ public sealed class ServerCredential
         _ => false,
     };
 
-    internal TlsCredentialedSigner CreateSigner(TlsContext context, BcTlsCrypto crypto)
+    /// <summary>The signer for one handshake; with <paramref name="platformSigning"/> an ECDSA key on P-256 or P-384
+    /// signs through <see cref="PlatformEcdsaSigner"/> (the same signature bytes, k·G by OpenSSL).</summary>
+    internal TlsCredentialedSigner CreateSigner(TlsContext context, BcTlsCrypto crypto, bool platformSigning = false)
     {
         var tls13 = TlsUtilities.IsTlsV13(context);
         var scheme = ChooseScheme(context.SecurityParameters.ClientSigAlgs, tls13);
-        return new BcDefaultTlsCredentialedSigner(
-            new TlsCryptoParameters(context), crypto, _privateKey, tls13 ? _chain13 : _chain12, scheme);
+        var chain = tls13 ? _chain13 : _chain12;
+        if (platformSigning && _privateKey is ECPrivateKeyParameters ec && PlatformBasePointMultiplier.For(ec.Parameters) is not null)
+        {
+            return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context),
+                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme)), chain, scheme);
+        }
+
+        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _privateKey, chain, scheme);
     }
 
     /// <summary>RFC 8446 §4.2.3 / RFC 5246 §7.4.1.4.1: the first scheme our key can make that the client offered.</summary>

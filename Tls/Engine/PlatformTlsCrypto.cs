@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Apps.Tls.Platform;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
@@ -8,20 +9,34 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace Apps.Tls.Engine;
 
 /// <summary>
-/// BouncyCastle's TLS crypto with the record-layer AEADs (AES-GCM, RFC 5288/8446; ChaCha20-Poly1305,
-/// RFC 7905/8439) done by .NET's hardware-accelerated <see cref="AesGcm"/> and <see cref="ChaCha20Poly1305"/>.
-/// BouncyCastle still derives the keys and builds nonces and additional data; only the sealing moves.
+/// BouncyCastle's TLS crypto with the costly primitives moved to the platform (OpenSSL, through .NET or, for X25519
+/// which .NET 10 does not expose, libcrypto directly). With <paramref name="aead"/>: record AEADs (AES-GCM, RFC
+/// 5288/8446; ChaCha20-Poly1305, RFC 7905/8439) by .NET's hardware-accelerated <see cref="AesGcm"/> and
+/// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
+/// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
+/// (<see cref="PlatformEcdh"/>); the server's ECDSA signatures take their k·G from OpenSSL
+/// (<see cref="PlatformEcdsaSigner"/>). Every private key is still drawn from <paramref name="random"/>.
 /// </summary>
-internal sealed class PlatformAeadTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
+internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
 {
+    /// <summary>Whether ECDHE and ECDSA signing use the platform.</summary>
+    public bool PlatformHandshake => handshake;
+
+    public override TlsECDomain CreateECDomain(TlsECConfig ecConfig) => ecConfig.NamedGroup switch
+    {
+        NamedGroup.x25519 when handshake && OpenSslX25519.IsAvailable => new PlatformX25519Domain(this),
+        var group when handshake && PlatformEcdhDomain.Supports(group) => new PlatformEcdhDomain(this, ecConfig),
+        _ => base.CreateECDomain(ecConfig),
+    };
+
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
-        AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
+        aead && AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
             ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, false), new PlatformAeadCipher(false, false),
                 cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM)
             : base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
 
     protected override TlsCipher CreateChaCha20Poly1305(TlsCryptoParameters cryptoParams) =>
-        ChaCha20Poly1305.IsSupported
+        aead && ChaCha20Poly1305.IsSupported
             ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, true), new PlatformAeadCipher(false, true),
                 32, PlatformAeadCipher.TagSize, TlsAeadCipher.AEAD_CHACHA20_POLY1305)
             : base.CreateChaCha20Poly1305(cryptoParams);
