@@ -29,6 +29,7 @@ public sealed class ServerCredential
     private readonly AsymmetricKeyParameter _privateKey;
     private readonly Certificate _chain12;
     private readonly Certificate _chain13;
+    private readonly Lazy<PlatformBasePointMultiplier?> _platformMultiplier;
 
     internal ServerCredential(IReadOnlyList<X509Certificate> chain, AsymmetricKeyParameter privateKey)
     {
@@ -50,6 +51,7 @@ public sealed class ServerCredential
         }
 
         _privateKey = privateKey;
+        _platformMultiplier = new(() => privateKey is ECPrivateKeyParameters ec ? PlatformBasePointMultiplier.For(ec.Parameters) : null);
         var der = new List<byte[]>(chain.Count);
         var tlsCertificates = new TlsCertificate[chain.Count];
         var entries = new CertificateEntry[chain.Count];
@@ -93,10 +95,10 @@ public sealed class ServerCredential
         var tls13 = TlsUtilities.IsTlsV13(context);
         var scheme = ChooseScheme(context.SecurityParameters.ClientSigAlgs, tls13);
         var chain = tls13 ? _chain13 : _chain12;
-        if (platformSigning && _privateKey is ECPrivateKeyParameters ec && PlatformBasePointMultiplier.For(ec.Parameters) is not null)
+        if (platformSigning && _privateKey is ECPrivateKeyParameters ec && _platformMultiplier.Value is { } multiplier)
         {
             return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context),
-                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme)), chain, scheme);
+                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme), multiplier), chain, scheme);
         }
 
         return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _privateKey, chain, scheme);

@@ -14,7 +14,7 @@ namespace Apps.Tls.Engine;
 /// 5288/8446; ChaCha20-Poly1305, RFC 7905/8439) by .NET's hardware-accelerated <see cref="AesGcm"/> and
 /// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
 /// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
-/// (<see cref="PlatformEcdh"/>); the server's ECDSA signatures take their k·G from OpenSSL
+/// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
 /// (<see cref="PlatformEcdsaSigner"/>). Every private key is still drawn from <paramref name="random"/>.
 /// </summary>
 internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
@@ -25,7 +25,7 @@ internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool han
     public override TlsECDomain CreateECDomain(TlsECConfig ecConfig) => ecConfig.NamedGroup switch
     {
         NamedGroup.x25519 when handshake && OpenSslX25519.IsAvailable => new PlatformX25519Domain(this),
-        var group when handshake && PlatformEcdhDomain.Supports(group) => new PlatformEcdhDomain(this, ecConfig),
+        var group when handshake && PlatformEcdhDomain.CurveFor(group) is { } curve => new PlatformEcdhDomain(this, ecConfig, curve),
         _ => base.CreateECDomain(ecConfig),
     };
 
@@ -89,7 +89,14 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
         var total = headerAllocation + ciphertextLength;
         if (_record.Length < total)
         {
-            _record = new byte[Math.Max(total, headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize)];
+            // Grown as records demand: a handshake's records are small, and two ciphers per TLS 1.3 connection
+            // each holding a full 16 KiB buffer cost more than the handshake itself under a burst of new connections.
+            var full = headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize;
+            _record = new byte[Math.Min(full, Math.Max(total, Math.Max(1024, 2 * _record.Length)))];
+            if (_record.Length < total)
+            {
+                _record = new byte[total];
+            }
         }
 
         var at = headerAllocation;

@@ -45,7 +45,9 @@ public sealed class TlsEngine
     private readonly TlsProtocol _protocol;
     private readonly IEngineProtocol _half;
     private readonly EngineContext _context;
-    private readonly byte[] _record = new byte[TlsPolicy.RecordHeaderLength + TlsPolicy.MaxCiphertextLength];
+    // A record split across inputs is gathered here; only its header until a body must be buffered, so that a connection
+    // whose records always arrive whole (the usual case for handshakes) never holds a record-sized array.
+    private byte[] _record = new byte[TlsPolicy.RecordHeaderLength];
     private int _recordFill;
     private int _recordLength;
     private bool _handshakeDone;
@@ -180,6 +182,13 @@ public sealed class TlsEngine
                 }
 
                 _recordLength = TlsPolicy.RecordHeaderLength + length;
+                if (_record.Length < _recordLength)
+                {
+                    var record = new byte[TlsPolicy.RecordHeaderLength + TlsPolicy.MaxCiphertextLength];
+                    _record.AsSpan(0, TlsPolicy.RecordHeaderLength).CopyTo(record);
+                    _record = record;
+                }
+
                 if (length == 0)
                 {
                     // An empty record (legal only for TLS 1.2 application data) is complete with its header.

@@ -23,44 +23,66 @@ internal static class OpenSslX25519
     /// <summary>True when libcrypto is loaded and reproduces RFC 7748 §6.1.</summary>
     public static bool IsAvailable => Available.Value;
 
-    /// <summary>The public key X25519(k, 9) for <paramref name="privateKey"/> (clamped by OpenSSL as RFC 7748 §5 says).</summary>
-    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey)
+    /// <summary>
+    /// Loads <paramref name="privateKey"/> into OpenSSL, which computes its public key X25519(k, 9) at once (clamping
+    /// k as RFC 7748 §5 says). The handle serves both <see cref="GetPublicKey"/> and <see cref="TryAgree(EvpKey, ReadOnlySpan{byte}, Span{byte})"/>,
+    /// so a key exchange costs two scalar multiplications, not three.
+    /// </summary>
+    public static EvpKey ImportPrivateKey(ReadOnlySpan<byte> privateKey)
     {
-        CheckSizes(privateKey, publicKey);
-        var key = NewRawPrivateKey(EvpPkeyX25519, 0, ref MemoryMarshal.GetReference(privateKey), KeySize);
-        if (key == 0)
+        if (privateKey.Length != KeySize)
         {
+            throw new ArgumentException($"X25519 private keys are {KeySize} bytes", nameof(privateKey));
+        }
+
+        var key = NewRawPrivateKey(EvpPkeyX25519, 0, ref MemoryMarshal.GetReference(privateKey), KeySize);
+        if (key.IsInvalid)
+        {
+            key.Dispose();
             throw Failure("EVP_PKEY_new_raw_private_key");
         }
 
-        try
+        return key;
+    }
+
+    /// <summary>The public key of <paramref name="key"/>.</summary>
+    public static void GetPublicKey(EvpKey key, Span<byte> publicKey)
+    {
+        CheckSize(publicKey);
+        nuint length = KeySize;
+        if (GetRawPublicKey(key, ref MemoryMarshal.GetReference(publicKey), ref length) != 1 || length != KeySize)
         {
-            nuint length = KeySize;
-            if (GetRawPublicKey(key, ref MemoryMarshal.GetReference(publicKey), ref length) != 1 || length != KeySize)
-            {
-                throw Failure("EVP_PKEY_get_raw_public_key");
-            }
+            throw Failure("EVP_PKEY_get_raw_public_key");
         }
-        finally
-        {
-            FreeKey(key);
-        }
+    }
+
+    /// <summary>The public key X25519(k, 9) for <paramref name="privateKey"/>.</summary>
+    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey)
+    {
+        using var key = ImportPrivateKey(privateKey);
+        GetPublicKey(key, publicKey);
+    }
+
+    /// <summary>X25519(k, u) for a private key given as bytes; see <see cref="TryAgree(EvpKey, ReadOnlySpan{byte}, Span{byte})"/>.</summary>
+    public static bool TryAgree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> peerPublicKey, Span<byte> sharedSecret)
+    {
+        using var key = ImportPrivateKey(privateKey);
+        return TryAgree(key, peerPublicKey, sharedSecret);
     }
 
     /// <summary>
     /// The shared secret X25519(k, u). Returns false when it is all zeros, which a low-order <paramref name="peerPublicKey"/>
     /// produces (RFC 7748 §6.1, RFC 8446 §7.4.2: the handshake must then fail); OpenSSL refuses to derive it.
     /// </summary>
-    public static bool TryAgree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> peerPublicKey, Span<byte> sharedSecret)
+    public static bool TryAgree(EvpKey key, ReadOnlySpan<byte> peerPublicKey, Span<byte> sharedSecret)
     {
-        CheckSizes(privateKey, peerPublicKey);
-        CheckSizes(privateKey, sharedSecret);
-        nint key = 0, peer = 0, context = 0;
+        CheckSize(peerPublicKey);
+        CheckSize(sharedSecret);
+        nint peer = 0, context = 0;
         try
         {
-            key = NewRawPrivateKey(EvpPkeyX25519, 0, ref MemoryMarshal.GetReference(privateKey), KeySize);
             peer = NewRawPublicKey(EvpPkeyX25519, 0, ref MemoryMarshal.GetReference(peerPublicKey), KeySize);
-            context = key == 0 || peer == 0 ? 0 : NewContext(key, 0);
+            context = peer == 0 ? 0 : NewContext(key, 0);
             if (context == 0 || DeriveInit(context) != 1 || DeriveSetPeer(context, peer) != 1)
             {
                 throw Failure("EVP_PKEY_derive_init");
@@ -88,13 +110,12 @@ internal static class OpenSslX25519
         {
             FreeContext(context);
             FreeKey(peer);
-            FreeKey(key);
         }
     }
 
-    private static void CheckSizes(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    private static void CheckSize(ReadOnlySpan<byte> value)
     {
-        if (a.Length != KeySize || b.Length != KeySize)
+        if (value.Length != KeySize)
         {
             throw new ArgumentException($"X25519 keys and secrets are {KeySize} bytes");
         }
@@ -132,19 +153,19 @@ internal static class OpenSslX25519
 
     // libcrypto 3.x (EVP_PKEY(3), EVP_PKEY_derive(3)); every function exists since OpenSSL 1.1.1.
     [DllImport(Library, EntryPoint = "EVP_PKEY_new_raw_private_key")]
-    private static extern nint NewRawPrivateKey(int type, nint engine, ref byte key, nuint length);
+    private static extern EvpKey NewRawPrivateKey(int type, nint engine, ref byte key, nuint length);
 
     [DllImport(Library, EntryPoint = "EVP_PKEY_new_raw_public_key")]
     private static extern nint NewRawPublicKey(int type, nint engine, ref byte key, nuint length);
 
     [DllImport(Library, EntryPoint = "EVP_PKEY_get_raw_public_key")]
-    private static extern int GetRawPublicKey(nint key, ref byte publicKey, ref nuint length);
+    private static extern int GetRawPublicKey(EvpKey key, ref byte publicKey, ref nuint length);
 
     [DllImport(Library, EntryPoint = "EVP_PKEY_free")]
     private static extern void FreeKey(nint key);
 
     [DllImport(Library, EntryPoint = "EVP_PKEY_CTX_new")]
-    private static extern nint NewContext(nint key, nint engine);
+    private static extern nint NewContext(EvpKey key, nint engine);
 
     [DllImport(Library, EntryPoint = "EVP_PKEY_CTX_free")]
     private static extern void FreeContext(nint context);
@@ -160,4 +181,16 @@ internal static class OpenSslX25519
 
     [DllImport(Library, EntryPoint = "ERR_clear_error")]
     private static extern void ClearErrors();
+
+    /// <summary>An OpenSSL EVP_PKEY holding an X25519 private key; freed (and wiped by OpenSSL) on dispose or finalization.</summary>
+    internal sealed class EvpKey() : SafeHandle(0, ownsHandle: true)
+    {
+        public override bool IsInvalid => handle == 0;
+
+        protected override bool ReleaseHandle()
+        {
+            FreeKey(handle);
+            return true;
+        }
+    }
 }

@@ -8,21 +8,14 @@ using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 namespace Apps.Tls.Platform;
 
 /// <summary>
-/// ECDHE over P-256 or P-384 (RFC 8446 §4.2.8.2, §7.4.2) with the scalar multiplications done by .NET's
-/// <see cref="ECDiffieHellman"/> (OpenSSL). Peer points are decoded and validated by BouncyCastle exactly as
-/// <see cref="BcTlsECDomain"/> does (on the curve, not the point at infinity; both curves have cofactor 1).
+/// ECDHE over P-256 or P-384 (RFC 8446 §4.2.8.2, §7.4.2) with the scalar multiplications done by OpenSSL
+/// (<see cref="OpenSslCurve"/>). Peer points are decoded and validated by BouncyCastle exactly as
+/// <see cref="BcTlsECDomain"/> does (on the curve, not the point at infinity; both curves have cofactor 1), so the
+/// alerts are BouncyCastle's; OpenSSL checks the point again before it multiplies.
 /// </summary>
-internal sealed class PlatformEcdhDomain(BcTlsCrypto crypto, TlsECConfig config) : BcTlsECDomain(crypto, config)
+internal sealed class PlatformEcdhDomain(BcTlsCrypto crypto, TlsECConfig config, OpenSslCurve curve) : BcTlsECDomain(crypto, config)
 {
-    public ECCurve Curve { get; } = config.NamedGroup switch
-    {
-        NamedGroup.secp256r1 => ECCurve.NamedCurves.nistP256,
-        NamedGroup.secp384r1 => ECCurve.NamedCurves.nistP384,
-        _ => throw new ArgumentException($"no platform curve for named group {config.NamedGroup}"),
-    };
-
-    /// <summary>Bytes in a field element (and in a scalar: both curves have an order as long as their prime).</summary>
-    public int FieldSize => (m_domainParameters.Curve.FieldSize + 7) / 8;
+    public OpenSslCurve Curve => curve;
 
     public ECDomainParameters Parameters => m_domainParameters;
 
@@ -31,95 +24,72 @@ internal sealed class PlatformEcdhDomain(BcTlsCrypto crypto, TlsECConfig config)
 
     public override TlsAgreement CreateECDH() => new PlatformEcdh(this);
 
-    /// <summary>Whether the platform can do this group; only P-256 and P-384 are mapped.</summary>
-    public static bool Supports(int namedGroup) => namedGroup is NamedGroup.secp256r1 or NamedGroup.secp384r1;
+    /// <summary>OpenSSL's curve for a named group, or null when the platform cannot do it.</summary>
+    public static OpenSslCurve? CurveFor(int namedGroup) => namedGroup switch
+    {
+        NamedGroup.secp256r1 => OpenSslCurve.P256,
+        NamedGroup.secp384r1 => OpenSslCurve.P384,
+        _ => null,
+    };
 }
 
 /// <summary>One ECDHE exchange on a NIST curve: private scalar from the crypto's SecureRandom, arithmetic by OpenSSL.</summary>
 internal sealed class PlatformEcdh(PlatformEcdhDomain domain) : TlsAgreement
 {
-    private ECDiffieHellman? _local;
-    private ECParameters _peer;
+    private readonly byte[] _privateKey = new byte[domain.Curve.Size];
+    private byte[]? _peerPoint;
 
     public byte[] GenerateEphemeral()
     {
-        var d = NewPrivateScalar(domain);
-        try
-        {
-            _local = ECDiffieHellman.Create(new ECParameters { Curve = domain.Curve, D = d });
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(d);
-        }
-
+        NewPrivateScalar(domain, _privateKey);
         // RFC 8446 §4.2.8.2: UncompressedPointRepresentation, 0x04 || X || Y, each coordinate field-size bytes.
-        var q = _local.ExportParameters(false).Q;
-        var encoded = new byte[1 + 2 * domain.FieldSize];
-        encoded[0] = 0x04;
-        q.X!.CopyTo(encoded, 1);
-        q.Y!.CopyTo(encoded, 1 + domain.FieldSize);
+        var encoded = new byte[domain.Curve.PointSize];
+        domain.Curve.MultiplyGenerator(_privateKey, encoded);
         return encoded;
     }
 
     public void ReceivePeerValue(byte[] peerValue)
     {
-        // BouncyCastle's decoding: illegal_parameter for a malformed encoding or a point off the curve.
-        var point = domain.DecodePublicKey(peerValue).Q.Normalize();
-        _peer = new ECParameters
-        {
-            Curve = domain.Curve,
-            Q = new ECPoint
-            {
-                X = point.AffineXCoord.GetEncoded(),
-                Y = point.AffineYCoord.GetEncoded(),
-            },
-        };
+        // BouncyCastle's decoding: illegal_parameter for a malformed encoding, a point off the curve or at infinity.
+        _peerPoint = domain.DecodePublicKey(peerValue).Q.GetEncoded(false);
     }
 
     public TlsSecret CalculateSecret()
     {
-        if (_local is null || _peer.Q.X is null)
+        if (_peerPoint is null)
         {
-            throw new TlsFatalAlert(AlertDescription.internal_error, "ECDH secret asked for before both key shares are known");
+            throw new TlsFatalAlert(AlertDescription.internal_error, "ECDH secret asked for before the peer's key share");
         }
 
-        byte[]? shared = null;
+        var shared = new byte[domain.Curve.Size];
         try
         {
-            using var peer = ECDiffieHellman.Create(_peer);
             // RFC 8446 §7.4.2: the shared secret is the x-coordinate, field-size bytes, big-endian.
-            shared = _local.DeriveRawSecretAgreement(peer.PublicKey);
+            if (!domain.Curve.TryAgree(_privateKey, _peerPoint, shared))
+            {
+                throw new TlsFatalAlert(AlertDescription.illegal_parameter, "the peer's ECDH key share gives no shared secret");
+            }
+
             return domain.Crypto.CreateSecret(shared);
-        }
-        catch (CryptographicException e)
-        {
-            throw new TlsFatalAlert(AlertDescription.illegal_parameter, "the peer's ECDH key share was refused", e);
         }
         finally
         {
-            if (shared is not null)
-            {
-                CryptographicOperations.ZeroMemory(shared);
-            }
-
-            _local.Dispose();
-            _local = null;
+            CryptographicOperations.ZeroMemory(shared);
+            CryptographicOperations.ZeroMemory(_privateKey);
         }
     }
 
     /// <summary>A uniform scalar in [1, n-1] by rejection sampling (FIPS 186-5 A.2.2) from the crypto's SecureRandom.</summary>
-    internal static byte[] NewPrivateScalar(PlatformEcdhDomain domain)
+    internal static void NewPrivateScalar(PlatformEcdhDomain domain, byte[] d)
     {
         var n = domain.Parameters.N;
-        var d = new byte[domain.FieldSize];
         while (true)
         {
             domain.Crypto.SecureRandom.NextBytes(d);
             var candidate = new BcBigInteger(1, d);
             if (candidate.SignValue > 0 && candidate.CompareTo(n) < 0)
             {
-                return d;
+                return;
             }
         }
     }

@@ -27,7 +27,7 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
     private readonly int _signatureScheme;
     private readonly PlatformBasePointMultiplier _multiplier;
 
-    public PlatformEcdsaSigner(BcTlsCrypto crypto, ECPrivateKeyParameters privateKey, int signatureScheme)
+    public PlatformEcdsaSigner(BcTlsCrypto crypto, ECPrivateKeyParameters privateKey, int signatureScheme, PlatformBasePointMultiplier? multiplier = null)
     {
         if (!SignatureScheme.IsECDsa(signatureScheme))
         {
@@ -37,7 +37,7 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
         _crypto = crypto;
         _privateKey = privateKey;
         _signatureScheme = signatureScheme;
-        _multiplier = PlatformBasePointMultiplier.For(privateKey.Parameters)
+        _multiplier = multiplier ?? PlatformBasePointMultiplier.For(privateKey.Parameters)
             ?? throw new ArgumentException("the platform multiplies only on P-256 and P-384", nameof(privateKey));
     }
 
@@ -72,45 +72,57 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
 }
 
 /// <summary>
-/// k·G on P-256 or P-384 by OpenSSL: the scalar is imported as an <see cref="ECDiffieHellman"/> private key, whose
-/// public key is k·G. Any other point or an out-of-range scalar goes to BouncyCastle's own multiplier. The scalar is
-/// wiped from our copy after use.
+/// k·G on P-256 or P-384 by OpenSSL (<see cref="OpenSslCurve"/>). Any other point or an out-of-range scalar goes to
+/// BouncyCastle's own multiplier. The scalar is wiped from our copies after use.
 /// </summary>
 internal sealed class PlatformBasePointMultiplier : ECMultiplier
 {
-    private static readonly PlatformBasePointMultiplier P256 = new("P-256", ECCurve.NamedCurves.nistP256);
-    private static readonly PlatformBasePointMultiplier P384 = new("P-384", ECCurve.NamedCurves.nistP384);
+    private static readonly Lazy<X9ECParameters> P256 = new(() => NistNamedCurves.GetByName("P-256"));
+    private static readonly Lazy<X9ECParameters> P384 = new(() => NistNamedCurves.GetByName("P-384"));
     private readonly X9ECParameters _domain;
-    private readonly ECCurve _curve;
-    private readonly int _size;
+    private readonly OpenSslCurve _curve;
+    private readonly BcECPoint _generator;
     private readonly FixedPointCombMultiplier _fallback = new();
 
-    private PlatformBasePointMultiplier(string name, ECCurve curve)
+    private PlatformBasePointMultiplier(X9ECParameters domain, OpenSslCurve curve, BcECPoint generator)
     {
-        _domain = NistNamedCurves.GetByName(name);
+        _domain = domain;
         _curve = curve;
-        _size = (_domain.Curve.FieldSize + 7) / 8;
+        _generator = generator;
     }
 
-    /// <summary>The multiplier for these domain parameters, or null when the platform has no matching curve.</summary>
-    public static PlatformBasePointMultiplier? For(ECDomainParameters parameters) =>
-        P256.Matches(parameters.Curve, parameters.G) ? P256 : P384.Matches(parameters.Curve, parameters.G) ? P384 : null;
+    /// <summary>
+    /// A multiplier for these domain parameters (build it once per key: matching the curve is not free), or null when
+    /// the platform has no matching curve. BouncyCastle's ECDSA passes the parameters' own G, recognised by reference.
+    /// </summary>
+    public static PlatformBasePointMultiplier? For(ECDomainParameters parameters)
+    {
+        foreach (var (domain, curve) in new[] { (P256.Value, OpenSslCurve.P256), (P384.Value, OpenSslCurve.P384) })
+        {
+            if (curve is not null && Matches(domain, parameters.Curve, parameters.G))
+            {
+                return new PlatformBasePointMultiplier(domain, curve, parameters.G);
+            }
+        }
+
+        return null;
+    }
 
     public BcECPoint Multiply(BcECPoint p, BcBigInteger k)
     {
-        if (!Matches(p.Curve, p) || k.SignValue <= 0 || k.CompareTo(_domain.N) >= 0)
+        if (!(ReferenceEquals(p, _generator) || Matches(_domain, p.Curve, p)) || k.SignValue <= 0 || k.CompareTo(_domain.N) >= 0)
         {
             return _fallback.Multiply(p, k);
         }
 
-        var d = new byte[_size];
+        var d = new byte[_curve.Size];
         var magnitude = k.ToByteArrayUnsigned();
-        magnitude.CopyTo(d, _size - magnitude.Length);
+        magnitude.CopyTo(d, _curve.Size - magnitude.Length);
         try
         {
-            using var key = ECDiffieHellman.Create(new ECParameters { Curve = _curve, D = d });
-            var q = key.ExportParameters(false).Q;
-            return p.Curve.CreatePoint(new BcBigInteger(1, q.X), new BcBigInteger(1, q.Y));
+            var point = new byte[_curve.PointSize];
+            _curve.MultiplyGenerator(d, point);
+            return p.Curve.DecodePoint(point);
         }
         finally
         {
@@ -119,16 +131,16 @@ internal sealed class PlatformBasePointMultiplier : ECMultiplier
         }
     }
 
-    private bool Matches(Org.BouncyCastle.Math.EC.ECCurve curve, BcECPoint point)
+    private static bool Matches(X9ECParameters domain, Org.BouncyCastle.Math.EC.ECCurve curve, BcECPoint point)
     {
-        if (!curve.Equals(_domain.Curve))
+        if (!curve.Equals(domain.Curve))
         {
             return false;
         }
 
         var normal = point.Normalize();
         return !normal.IsInfinity
-            && normal.AffineXCoord.ToBigInteger().Equals(_domain.G.AffineXCoord.ToBigInteger())
-            && normal.AffineYCoord.ToBigInteger().Equals(_domain.G.AffineYCoord.ToBigInteger());
+            && normal.AffineXCoord.ToBigInteger().Equals(domain.G.AffineXCoord.ToBigInteger())
+            && normal.AffineYCoord.ToBigInteger().Equals(domain.G.AffineYCoord.ToBigInteger());
     }
 }

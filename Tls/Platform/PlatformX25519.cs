@@ -19,15 +19,26 @@ internal sealed class PlatformX25519Domain(BcTlsCrypto crypto) : TlsECDomain
 /// </summary>
 internal sealed class PlatformX25519(BcTlsCrypto crypto) : TlsAgreement
 {
-    private readonly byte[] _privateKey = new byte[OpenSslX25519.KeySize];
     private readonly byte[] _peerPublicKey = new byte[OpenSslX25519.KeySize];
+    private OpenSslX25519.EvpKey? _privateKey;
 
     public byte[] GenerateEphemeral()
     {
         // RFC 7748 §5: 32 random bytes, clamped (BouncyCastle clamps here, OpenSSL again on use).
-        X25519.GeneratePrivateKey(crypto.SecureRandom, _privateKey);
+        var privateKey = new byte[OpenSslX25519.KeySize];
+        try
+        {
+            X25519.GeneratePrivateKey(crypto.SecureRandom, privateKey);
+            _privateKey?.Dispose();
+            _privateKey = OpenSslX25519.ImportPrivateKey(privateKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
+
         var publicKey = new byte[OpenSslX25519.KeySize];
-        OpenSslX25519.DerivePublicKey(_privateKey, publicKey);
+        OpenSslX25519.GetPublicKey(_privateKey, publicKey);
         return publicKey;
     }
 
@@ -44,6 +55,11 @@ internal sealed class PlatformX25519(BcTlsCrypto crypto) : TlsAgreement
 
     public TlsSecret CalculateSecret()
     {
+        if (_privateKey is null)
+        {
+            throw new TlsFatalAlert(AlertDescription.internal_error, "X25519 secret asked for before our key share was made");
+        }
+
         var shared = new byte[OpenSslX25519.KeySize];
         try
         {
@@ -58,8 +74,9 @@ internal sealed class PlatformX25519(BcTlsCrypto crypto) : TlsAgreement
         finally
         {
             CryptographicOperations.ZeroMemory(shared);
-            CryptographicOperations.ZeroMemory(_privateKey);
             CryptographicOperations.ZeroMemory(_peerPublicKey);
+            _privateKey.Dispose();
+            _privateKey = null;
         }
     }
 }

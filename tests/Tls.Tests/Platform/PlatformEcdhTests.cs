@@ -10,7 +10,7 @@ namespace Apps.Tls.Tests.Platform;
 public class PlatformEcdhTests
 {
     private static PlatformEcdhDomain Domain(int group, out CountingRandomGenerator counter) =>
-        new(new BcTlsCrypto(TestRandom.Create(out counter)), new TlsECConfig(group));
+        new(new BcTlsCrypto(TestRandom.Create(out counter)), new TlsECConfig(group), PlatformEcdhDomain.CurveFor(group)!);
 
     private static BcTlsECDomain BouncyCastleDomain(int group) => new(new BcTlsCrypto(TestRandom.Create()), new TlsECConfig(group));
 
