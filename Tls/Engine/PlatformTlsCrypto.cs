@@ -15,7 +15,8 @@ namespace Apps.Tls.Engine;
 /// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
 /// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
 /// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
-/// (<see cref="PlatformEcdsaSigner"/>). Every private key is still drawn from <paramref name="random"/>.
+/// (<see cref="PlatformEcdsaSigner"/>), and HKDF runs on .NET (<see cref="PlatformTlsSecret"/>). Every private key is
+/// still drawn from <paramref name="random"/>.
 /// </summary>
 internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
 {
@@ -28,6 +29,14 @@ internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool han
         var group when handshake && PlatformEcdhDomain.CurveFor(group) is { } curve => new PlatformEcdhDomain(this, ecConfig, curve),
         _ => base.CreateECDomain(ecConfig),
     };
+
+    /// <summary>With the platform handshake, secrets do their HKDF on .NET (<see cref="PlatformTlsSecret"/>).</summary>
+    public override TlsSecret CreateSecret(byte[] data) =>
+        handshake ? new PlatformTlsSecret(this, (byte[])data.Clone()) : base.CreateSecret(data);
+
+    /// <summary>RFC 8446 §7.1: the key schedule starts from a string of Hash.length zero bytes.</summary>
+    public override TlsSecret HkdfInit(int cryptoHashAlgorithm) =>
+        handshake ? new PlatformTlsSecret(this, new byte[TlsCryptoUtilities.GetHashOutputSize(cryptoHashAlgorithm)]) : base.HkdfInit(cryptoHashAlgorithm);
 
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
         aead && AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
