@@ -58,7 +58,7 @@ public sealed class ServerCredential
         for (var i = 0; i < chain.Count; i++)
         {
             der.Add(chain[i].GetEncoded());
-            tlsCertificates[i] = new BcTlsCertificate(ParsingCrypto, der[i]);
+            tlsCertificates[i] = new EncodedCertificate(ParsingCrypto, der[i]);
             entries[i] = new CertificateEntry(tlsCertificates[i], null);
         }
 
@@ -182,6 +182,19 @@ public sealed class ServerCredential
         }
 
         return names;
+    }
+
+    /// <summary>
+    /// A certificate that hands out the DER it was parsed from. BouncyCastle's <see cref="BcTlsCertificate.GetEncoded"/>
+    /// re-encodes the parsed structure each time it is called, which is once per certificate per handshake.
+    /// </summary>
+    private sealed class EncodedCertificate : BcTlsCertificate
+    {
+        private readonly byte[] _der;
+
+        public EncodedCertificate(BcTlsCrypto crypto, byte[] der) : base(crypto, der) => _der = der;
+
+        public override byte[] GetEncoded() => (byte[])_der.Clone();
     }
 
     /// <summary>Parsing needs a crypto object but no randomness; this generator makes sure none is drawn.</summary>

@@ -9,13 +9,14 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace Apps.Tls.Engine;
 
 /// <summary>
-/// BouncyCastle's TLS crypto with the costly primitives moved to the platform (OpenSSL, through .NET or, for X25519
-/// which .NET 10 does not expose, libcrypto directly). With <paramref name="aead"/>: record AEADs (AES-GCM, RFC
+/// BouncyCastle's TLS crypto with the costly primitives moved to the platform: OpenSSL through .NET, or libcrypto
+/// directly for the elliptic-curve arithmetic (.NET 10 has no X25519, and its EC key import costs more than the math). With <paramref name="aead"/>: record AEADs (AES-GCM, RFC
 /// 5288/8446; ChaCha20-Poly1305, RFC 7905/8439) by .NET's hardware-accelerated <see cref="AesGcm"/> and
 /// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
 /// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
 /// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
-/// (<see cref="PlatformEcdsaSigner"/>), and HKDF runs on .NET (<see cref="PlatformTlsSecret"/>). Every private key is
+/// (<see cref="PlatformEcdsaSigner"/>), HKDF and the transcript hash run on .NET
+/// (<see cref="PlatformTlsSecret"/>, <see cref="PlatformTlsHash"/>). Every private key is
 /// still drawn from <paramref name="random"/>.
 /// </summary>
 internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
@@ -29,6 +30,10 @@ internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool han
         var group when handshake && PlatformEcdhDomain.CurveFor(group) is { } curve => new PlatformEcdhDomain(this, ecConfig, curve),
         _ => base.CreateECDomain(ecConfig),
     };
+
+    /// <summary>With the platform handshake, SHA-256 and SHA-384 running hashes (the transcript) are .NET's.</summary>
+    public override TlsHash CreateHash(int cryptoHashAlgorithm) =>
+        (handshake ? PlatformTlsHash.Create(cryptoHashAlgorithm) : null) ?? base.CreateHash(cryptoHashAlgorithm);
 
     /// <summary>With the platform handshake, secrets do their HKDF on .NET (<see cref="PlatformTlsSecret"/>).</summary>
     public override TlsSecret CreateSecret(byte[] data) =>
