@@ -15,8 +15,8 @@ namespace Apps.Tls.Engine;
 /// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
 /// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
 /// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
-/// (<see cref="PlatformEcdsaSigner"/>), HKDF and the transcript hash run on .NET
-/// (<see cref="PlatformTlsSecret"/>, <see cref="PlatformTlsHash"/>). Every private key is
+/// (<see cref="PlatformEcdsaSigner"/>), HKDF, HMAC and the transcript hash run on .NET
+/// (<see cref="PlatformTlsSecret"/>, <see cref="PlatformTlsHmac"/>, <see cref="PlatformTlsHash"/>). Every private key is
 /// still drawn from <paramref name="random"/>.
 /// </summary>
 internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
@@ -34,6 +34,10 @@ internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool han
     /// <summary>With the platform handshake, SHA-256 and SHA-384 running hashes (the transcript) are .NET's.</summary>
     public override TlsHash CreateHash(int cryptoHashAlgorithm) =>
         (handshake ? PlatformTlsHash.Create(cryptoHashAlgorithm) : null) ?? base.CreateHash(cryptoHashAlgorithm);
+
+    /// <summary>With the platform handshake, HMAC-SHA-256/384 (the Finished MACs) is .NET's.</summary>
+    public override TlsHmac CreateHmacForHash(int cryptoHashAlgorithm) =>
+        (handshake ? PlatformTlsHmac.Create(cryptoHashAlgorithm) : null) ?? base.CreateHmacForHash(cryptoHashAlgorithm);
 
     /// <summary>With the platform handshake, secrets do their HKDF on .NET (<see cref="PlatformTlsSecret"/>).</summary>
     public override TlsSecret CreateSecret(byte[] data) =>

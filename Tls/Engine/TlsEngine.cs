@@ -312,7 +312,17 @@ public sealed class TlsEngine
 
     private void Offer(byte[] buffer, int offset, int length)
     {
-        Guard(() => _protocol.OfferInput(buffer, offset, length));
+        // Guard's body inlined: a closure per record offered is an allocation on the data path.
+        try
+        {
+            _protocol.OfferInput(buffer, offset, length);
+        }
+        catch (Exception e) when (IsProtocolFailure(e))
+        {
+            Fail(e);
+        }
+
+        NoteHandshakeDone();
         if (!_peerClosed && _half.PeerClosed)
         {
             _peerClosed = true;
@@ -331,6 +341,11 @@ public sealed class TlsEngine
             Fail(e);
         }
 
+        NoteHandshakeDone();
+    }
+
+    private void NoteHandshakeDone()
+    {
         if (!_handshakeDone && _context.Connection is not null)
         {
             _handshakeDone = true;
