@@ -31,6 +31,10 @@ internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool han
         _ => base.CreateECDomain(ecConfig),
     };
 
+    /// <summary>With the platform handshake, a peer's ECDSA CertificateVerify on P-256/P-384 is checked by OpenSSL.</summary>
+    public override TlsCertificate CreateCertificate(short type, byte[] encoding) =>
+        handshake && type == CertificateType.X509 ? new PlatformTlsCertificate(this, encoding) : base.CreateCertificate(type, encoding);
+
     /// <summary>With the platform handshake, SHA-256 and SHA-384 running hashes (the transcript) are .NET's.</summary>
     public override TlsHash CreateHash(int cryptoHashAlgorithm) =>
         (handshake ? PlatformTlsHash.Create(cryptoHashAlgorithm) : null) ?? base.CreateHash(cryptoHashAlgorithm);

@@ -75,6 +75,51 @@ internal sealed class OpenSslCurve
         }
     }
 
+    /// <summary>
+    /// The x-coordinate of u1·G + u2·Q (ECDSA verification, FIPS 186-5 §6.4.2; the scalars and Q are public, so no
+    /// constant-time multiplication is needed). False when OpenSSL refuses <paramref name="point"/> or the sum is the
+    /// point at infinity.
+    /// </summary>
+    public bool TryLinearCombination(ReadOnlySpan<byte> u1, ReadOnlySpan<byte> u2, ReadOnlySpan<byte> point, Span<byte> x)
+    {
+        if (u1.Length != Size || u2.Length != Size || point.Length != PointSize || x.Length != Size)
+        {
+            return false;
+        }
+
+        Span<byte> sum = stackalloc byte[PointSize];
+        nint a = 0, b = 0, q = 0, result = 0;
+        try
+        {
+            a = BigNumberFromBytes(ref MemoryMarshal.GetReference(u1), u1.Length, 0);
+            b = BigNumberFromBytes(ref MemoryMarshal.GetReference(u2), u2.Length, 0);
+            q = NewPoint(_group);
+            result = NewPoint(_group);
+            if (a == 0 || b == 0 || q == 0 || result == 0
+                || PointFromBytes(_group, q, ref MemoryMarshal.GetReference(point), (nuint)point.Length, 0) != 1
+                || Multiply(_group, result, a, q, b, 0) != 1)
+            {
+                return Fail();
+            }
+
+            if (IsAtInfinity(_group, result) != 0
+                || PointToBytes(_group, result, Uncompressed, ref MemoryMarshal.GetReference(sum), (nuint)sum.Length, 0) != (nuint)PointSize)
+            {
+                return Fail();
+            }
+
+            sum.Slice(1, Size).CopyTo(x);
+            return true;
+        }
+        finally
+        {
+            FreePoint(result);
+            FreePoint(q);
+            ClearFreeBigNumber(b);
+            ClearFreeBigNumber(a);
+        }
+    }
+
     /// <summary>k·P, or k·G when <paramref name="peerPoint"/> is empty, written uncompressed into <paramref name="output"/>.</summary>
     private bool TryMultiply(ReadOnlySpan<byte> scalar, ReadOnlySpan<byte> peerPoint, Span<byte> output)
     {

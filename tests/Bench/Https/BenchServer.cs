@@ -32,10 +32,14 @@ internal sealed class BenchServer : IAsyncDisposable
     }
 
     /// <summary>Starts Apps.Http.Service (built next to this program) and waits for its start-up lines.</summary>
-    public static async Task<BenchServer> StartServiceAsync(string name, string dataDir, string site, string listen, params string[] extra)
+    public static Task<BenchServer> StartServiceAsync(string name, string dataDir, string site, string listen, params string[] extra) =>
+        StartServiceFromAsync(AppContext.BaseDirectory, name, dataDir, site, listen, extra);
+
+    /// <summary>Starts the Apps.Http.Service found in <paramref name="binDirectory"/> (e.g. an earlier commit's build).</summary>
+    public static async Task<BenchServer> StartServiceFromAsync(string binDirectory, string name, string dataDir, string site, string listen, params string[] extra)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--data-dir", dataDir, "--root", site, "--listen", listen, .. extra])
+        foreach (var argument in (string[])[Path.Combine(binDirectory, "Apps.Http.Service.dll"), "--data-dir", dataDir, "--root", site, "--listen", listen, .. extra])
         {
             start.ArgumentList.Add(argument);
         }

@@ -12,8 +12,10 @@ namespace Apps.Bench.Https;
 /// responses (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints
 /// ratios. Each measure warms every server up with the same load first, then runs in interleaved rounds (server A, B,
 /// C, D, then again) and keeps each server's best round: other work on a shared machine only ever slows a round down.
-/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]</c>
-/// (root, wrk, h2load, nginx, openssl, curl).
+/// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]
+/// [--before DIR]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--before DIR</c> adds our service as built in DIR (an
+/// earlier commit's <c>tests/Bench</c> output, e.g. <c>git worktree add /tmp/old REV</c> then build there) as one more
+/// column, so that a change is measured against what it replaces in the same run.
 /// </summary>
 internal static class HttpsComparison
 {
@@ -23,6 +25,7 @@ internal static class HttpsComparison
         var handshakes = Option(args, "--handshakes", 500);
         var rounds = Math.Max(1, Option(args, "--rounds", 2));
         var withStack = !args.Contains("--no-stack");
+        var before = Array.IndexOf(args, "--before") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         var work = Directory.CreateTempSubdirectory("https-bench-");
         var servers = new List<BenchServer>();
         LinuxNamespace? ns = null;
@@ -44,6 +47,11 @@ internal static class HttpsComparison
             servers.Add(await BenchServer.StartServiceAsync("Kestrel SslStream", data, site, $"127.0.0.1:{BenchServer.FreePort()}", "--tls-engine", "sslstream"));
             servers.Add(await BenchServer.StartNginxAsync(Directory.CreateDirectory(Path.Combine(work.FullName, "nginx")).FullName, site,
                 Path.Combine(data, "https-certificate.pem"), Path.Combine(data, "https-key.pem"), RequestPipeline.ContentSecurityPolicy));
+            if (before is not null)
+            {
+                servers.Add(await BenchServer.StartServiceFromAsync(before, "ours before (host sockets)", data, site, $"127.0.0.1:{BenchServer.FreePort()}"));
+            }
+
             if (withStack)
             {
                 var suffix = LinuxNamespace.UniqueSuffix();
@@ -75,7 +83,7 @@ internal static class HttpsComparison
                 s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns),
                 s => LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns))));
 
-            Print(servers, rows);
+            Print(servers, rows, before is not null);
             return 0;
         }
         catch (OperationCanceledException) when (Interrupted.IsCancellationRequested)
@@ -133,17 +141,21 @@ internal static class HttpsComparison
         return values;
     }
 
-    private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows)
+    private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows, bool withBefore)
     {
-        var withStack = servers.Count > 3;
-        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |" + (withStack ? " TAP/host |" : "");
+        // Columns: ours, Kestrel, nginx, [ours before], [our stack over TAP].
+        var beforeIndex = withBefore ? 3 : -1;
+        var stackIndex = servers.Count > (withBefore ? 4 : 3) ? servers.Count - 1 : -1;
+        var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |"
+            + (beforeIndex >= 0 ? " ours/before |" : "") + (stackIndex >= 0 ? " TAP/host |" : "");
         Console.WriteLine(header);
-        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + (withStack ? 4 : 3))));
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 3 + (beforeIndex >= 0 ? 1 : 0) + (stackIndex >= 0 ? 1 : 0))));
         foreach (var (measure, unit, values) in rows)
         {
             var cells = values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
             Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |"
-                + (withStack ? $" {Ratio(values[3], values[0])} |" : ""));
+                + (beforeIndex >= 0 ? $" {Ratio(values[0], values[beforeIndex])} |" : "")
+                + (stackIndex >= 0 ? $" {Ratio(values[stackIndex], values[0])} |" : ""));
         }
     }
 
