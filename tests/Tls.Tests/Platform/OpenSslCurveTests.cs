@@ -75,4 +75,29 @@ public class OpenSslCurveTests
         var curve = Curve("P-256");
         Assert.Throws<ArgumentException>(() => curve.MultiplyGenerator(new byte[31], new byte[curve.PointSize]));
     }
+
+    [Fact]
+    public void Curves_and_x25519_give_the_same_answers_from_many_threads_at_once()
+    {
+        // The EC_GROUPs are shared by every connection; OpenSSL must only read them.
+        var curve = Curve("P-384");
+        var domain = NistNamedCurves.GetByName("P-384");
+        var scalar = Scalar(curve, BcBigInteger.ValueOf(123456789));
+        var expected = domain.G.Multiply(BcBigInteger.ValueOf(123456789)).GetEncoded(false);
+        var x25519Key = Convert.FromHexString("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+        var x25519Public = Convert.FromHexString("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+        var failures = 0;
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            var point = new byte[curve.PointSize];
+            curve.MultiplyGenerator(scalar, point);
+            var publicKey = new byte[32];
+            OpenSslX25519.DerivePublicKey(x25519Key, publicKey);
+            if (!point.AsSpan().SequenceEqual(expected) || !publicKey.AsSpan().SequenceEqual(x25519Public))
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+        Assert.Equal(0, failures);
+    }
 }
