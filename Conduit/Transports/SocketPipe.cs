@@ -61,10 +61,26 @@ internal sealed class SocketPipe : IDuplexPipe
         var writer = _received.Writer;
         Exception? error = null;
         using var receive = new SocketOperation();
+        var filled = false;
         try
         {
             while (true)
             {
+                // Wait for data before taking a buffer, as Kestrel's socket transport does (WaitForDataBeforeAllocatingBuffer):
+                // a zero-byte receive completes when the socket is readable. Hundreds of connections waiting through their
+                // handshakes then hold no 16 KiB buffer each, which the shared pool cannot supply and the GC would have to
+                // collect. Skipped after a receive that filled the buffer: more data is then almost surely waiting.
+                if (!filled)
+                {
+                    var ready = await receive.ReceiveAsync(_socket, Memory<byte>.Empty).ConfigureAwait(false);
+                    if (ready.Failed)
+                    {
+                        error = new ConnectionResetException(new SocketException((int)ready.Error).Message);
+                        Cancel();
+                        break;
+                    }
+                }
+
                 var memory = writer.GetMemory(ReceiveSize);
                 var result = await receive.ReceiveAsync(_socket, memory).ConfigureAwait(false);
                 if (result.Failed)
@@ -74,6 +90,8 @@ internal sealed class SocketPipe : IDuplexPipe
                     Cancel();
                     break;
                 }
+
+                filled = result.Bytes == memory.Length;
 
                 if (result.Bytes == 0)
                 {

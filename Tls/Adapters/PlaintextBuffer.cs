@@ -12,7 +12,9 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
     /// <summary>Plaintext beyond which the connection stops decrypting until the application consumes.</summary>
     public const int Limit = 1 << 20;
 
-    private byte[] _array = new byte[TlsConnection.RecordPlaintext * 2];
+    // Grown on demand (doubling from 4 KiB): a connection that only shakes hands and answers one small request
+    // should not hold two records' worth of memory.
+    private byte[] _array = [];
     private int _start;
     private int _end;
 
@@ -35,9 +37,18 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
 
     public void Advance(int count) => _end += count;
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => _array.AsMemory(Reserve(sizeHint));
+    // Reserve first: it may replace _array, and `_array.AsMemory(Reserve(...))` would slice the old one.
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        var at = Reserve(sizeHint);
+        return _array.AsMemory(at);
+    }
 
-    public Span<byte> GetSpan(int sizeHint = 0) => _array.AsSpan(Reserve(sizeHint));
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        var at = Reserve(sizeHint);
+        return _array.AsSpan(at);
+    }
 
     private int Reserve(int sizeHint)
     {
@@ -55,7 +66,7 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
                 $"more than {Limit} bytes of received data are waiting unconsumed; the application must consume what it reads");
         }
 
-        var target = _array.Length >= length + needed ? _array : new byte[Math.Max(_array.Length * 2, length + needed)];
+        var target = _array.Length >= length + needed ? _array : new byte[Math.Max(Math.Max(_array.Length * 2, 4096), length + needed)];
         Buffer.BlockCopy(_array, _start, target, 0, length);
         _array = target;
         _start = 0;

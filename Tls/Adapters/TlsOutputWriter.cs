@@ -10,7 +10,8 @@ namespace Apps.Tls.Adapters;
 /// </summary>
 internal sealed class TlsOutputWriter(TlsConnection connection) : PipeWriter
 {
-    private readonly ArrayBufferWriter<byte> _pending = new(TlsConnection.RecordPlaintext);
+    // Starts small and grows with what the application writes (a handshake-and-one-response connection stays small).
+    private readonly ArrayBufferWriter<byte> _pending = new(1024);
     private CancellationTokenSource? _flushCancel;
     private CancellationTokenSource? _cancelSource;
     private Task? _completion;

@@ -1,3 +1,4 @@
+using Apps.Tls.Platform;
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
@@ -28,6 +29,7 @@ public sealed class ServerCredential
     private readonly AsymmetricKeyParameter _privateKey;
     private readonly Certificate _chain12;
     private readonly Certificate _chain13;
+    private readonly Lazy<PlatformBasePointMultiplier?> _platformMultiplier;
 
     internal ServerCredential(IReadOnlyList<X509Certificate> chain, AsymmetricKeyParameter privateKey)
     {
@@ -49,13 +51,14 @@ public sealed class ServerCredential
         }
 
         _privateKey = privateKey;
+        _platformMultiplier = new(() => privateKey is ECPrivateKeyParameters ec ? PlatformBasePointMultiplier.For(ec.Parameters) : null);
         var der = new List<byte[]>(chain.Count);
         var tlsCertificates = new TlsCertificate[chain.Count];
         var entries = new CertificateEntry[chain.Count];
         for (var i = 0; i < chain.Count; i++)
         {
             der.Add(chain[i].GetEncoded());
-            tlsCertificates[i] = new BcTlsCertificate(ParsingCrypto, der[i]);
+            tlsCertificates[i] = new EncodedCertificate(ParsingCrypto, der[i]);
             entries[i] = new CertificateEntry(tlsCertificates[i], null);
         }
 
@@ -85,12 +88,20 @@ public sealed class ServerCredential
         _ => false,
     };
 
-    internal TlsCredentialedSigner CreateSigner(TlsContext context, BcTlsCrypto crypto)
+    /// <summary>The signer for one handshake; with <paramref name="platformSigning"/> an ECDSA key on P-256 or P-384
+    /// signs through <see cref="PlatformEcdsaSigner"/> (the same signature bytes, k·G by OpenSSL).</summary>
+    internal TlsCredentialedSigner CreateSigner(TlsContext context, BcTlsCrypto crypto, bool platformSigning = false)
     {
         var tls13 = TlsUtilities.IsTlsV13(context);
         var scheme = ChooseScheme(context.SecurityParameters.ClientSigAlgs, tls13);
-        return new BcDefaultTlsCredentialedSigner(
-            new TlsCryptoParameters(context), crypto, _privateKey, tls13 ? _chain13 : _chain12, scheme);
+        var chain = tls13 ? _chain13 : _chain12;
+        if (platformSigning && _privateKey is ECPrivateKeyParameters ec && _platformMultiplier.Value is { } multiplier)
+        {
+            return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context),
+                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme), multiplier), chain, scheme);
+        }
+
+        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _privateKey, chain, scheme);
     }
 
     /// <summary>RFC 8446 §4.2.3 / RFC 5246 §7.4.1.4.1: the first scheme our key can make that the client offered.</summary>
@@ -171,6 +182,19 @@ public sealed class ServerCredential
         }
 
         return names;
+    }
+
+    /// <summary>
+    /// A certificate that hands out the DER it was parsed from. BouncyCastle's <see cref="BcTlsCertificate.GetEncoded"/>
+    /// re-encodes the parsed structure each time it is called, which is once per certificate per handshake.
+    /// </summary>
+    private sealed class EncodedCertificate : BcTlsCertificate
+    {
+        private readonly byte[] _der;
+
+        public EncodedCertificate(BcTlsCrypto crypto, byte[] der) : base(crypto, der) => _der = der;
+
+        public override byte[] GetEncoded() => (byte[])_der.Clone();
     }
 
     /// <summary>Parsing needs a crypto object but no randomness; this generator makes sure none is drawn.</summary>

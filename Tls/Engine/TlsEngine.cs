@@ -45,7 +45,9 @@ public sealed class TlsEngine
     private readonly TlsProtocol _protocol;
     private readonly IEngineProtocol _half;
     private readonly EngineContext _context;
-    private readonly byte[] _record = new byte[TlsPolicy.RecordHeaderLength + TlsPolicy.MaxCiphertextLength];
+    // A record split across inputs is gathered here; only its header until a body must be buffered, so that a connection
+    // whose records always arrive whole (the usual case for handshakes) never holds a record-sized array.
+    private byte[] _record = new byte[TlsPolicy.RecordHeaderLength];
     private int _recordFill;
     private int _recordLength;
     private bool _handshakeDone;
@@ -180,6 +182,13 @@ public sealed class TlsEngine
                 }
 
                 _recordLength = TlsPolicy.RecordHeaderLength + length;
+                if (_record.Length < _recordLength)
+                {
+                    var record = new byte[TlsPolicy.RecordHeaderLength + TlsPolicy.MaxCiphertextLength];
+                    _record.AsSpan(0, TlsPolicy.RecordHeaderLength).CopyTo(record);
+                    _record = record;
+                }
+
                 if (length == 0)
                 {
                     // An empty record (legal only for TLS 1.2 application data) is complete with its header.
@@ -308,7 +317,17 @@ public sealed class TlsEngine
 
     private void Offer(byte[] buffer, int offset, int length)
     {
-        Guard(() => _protocol.OfferInput(buffer, offset, length));
+        // Guard's body inlined: a closure per record offered is an allocation on the data path.
+        try
+        {
+            _protocol.OfferInput(buffer, offset, length);
+        }
+        catch (Exception e) when (IsProtocolFailure(e))
+        {
+            Fail(e);
+        }
+
+        NoteHandshakeDone();
         if (!_peerClosed && _half.PeerClosed)
         {
             _peerClosed = true;
@@ -327,6 +346,11 @@ public sealed class TlsEngine
             Fail(e);
         }
 
+        NoteHandshakeDone();
+    }
+
+    private void NoteHandshakeDone()
+    {
         if (!_handshakeDone && _context.Connection is not null)
         {
             _handshakeDone = true;

@@ -29,6 +29,7 @@ internal static class TlsFailure
                     AlertDescription.internal_error when fatal.Message.Contains("exceeds the maximum", StringComparison.Ordinal)
                         => TlsFault.Peer,
                     AlertDescription.internal_error => TlsFault.Internal,
+                    AlertDescription.handshake_failure when fatal is Platform.InvalidKeyShareAlert => TlsFault.Peer,
                     AlertDescription.handshake_failure or AlertDescription.protocol_version
                         or AlertDescription.insufficient_security or AlertDescription.no_application_protocol
                         => TlsFault.LocalPolicy,

@@ -36,11 +36,18 @@ public abstract class TlsOptions
     /// BouncyCastle's own (the handshake stays with BouncyCastle). On by default.</summary>
     public bool UsePlatformAead { get; init; } = true;
 
+    /// <summary>Do the handshake's elliptic-curve arithmetic with the platform (OpenSSL): ECDHE on X25519, P-256 and
+    /// P-384, and the base point multiplication of our ECDSA signatures. Private keys are still drawn from
+    /// <see cref="Random"/> and ECDSA nonces still follow RFC 6979; BouncyCastle keeps the protocol. On by default.</summary>
+    public bool UsePlatformHandshake { get; init; } = true;
+
     /// <summary>Tests only: a record_size_limit to advertise instead of the protocol maximum (RFC 8449). The
     /// engine does not enforce it on what it receives; it exists to drive a server's answer to small limits.</summary>
     internal int? AdvertisedRecordSizeLimit { get; init; }
 
-    internal BcTlsCrypto Crypto => _crypto ??= UsePlatformAead ? new PlatformAeadTlsCrypto(Random) : new BcTlsCrypto(Random);
+    internal BcTlsCrypto Crypto => _crypto ??= UsePlatformAead || UsePlatformHandshake
+        ? new PlatformTlsCrypto(Random, UsePlatformAead, UsePlatformHandshake)
+        : new BcTlsCrypto(Random);
 }
 
 /// <summary>Client settings: whom we talk to and how its certificate is judged.</summary>

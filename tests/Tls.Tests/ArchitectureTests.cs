@@ -14,6 +14,7 @@ public sealed class ArchitectureTests
         "Tls/Entropy",
         "Tls/Entropy/HostProtocol",
         "Tls/Engine",
+        "Tls/Platform",
         "Tls/Verification",
     ];
 

@@ -24,7 +24,7 @@ internal static class BenchPeers
         return (new Duplex(toClient.Reader, toServer.Writer), new Duplex(toServer.Reader, toClient.Writer));
     }
 
-    public static TlsClientOptions ClientOptions(int? suite = null, bool platformAead = true) => new()
+    public static TlsClientOptions ClientOptions(int? suite = null, bool platformAead = true, bool platformHandshake = true) => new()
     {
         ServerName = "bench.test",
         Verifier = new LeafVerifier(Certificate.RawData),
@@ -33,11 +33,13 @@ internal static class BenchPeers
         Groups = [Org.BouncyCastle.Tls.NamedGroup.x25519],
         CipherSuites = suite is null ? null : [suite.Value],
         UsePlatformAead = platformAead,
+        UsePlatformHandshake = platformHandshake,
     };
 
-    public static TlsServerOptions ServerOptions(bool platformAead = true) => new()
+    public static TlsServerOptions ServerOptions(bool platformAead = true, bool platformHandshake = true) => new()
     {
         Credentials = Credentials, Random = new SecureRandom(), OnlyVersion = TlsVersion.Tls13, UsePlatformAead = platformAead,
+        UsePlatformHandshake = platformHandshake,
     };
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]

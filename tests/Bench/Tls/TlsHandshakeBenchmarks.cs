@@ -8,7 +8,8 @@ namespace Apps.Bench.Tls;
 
 /// <summary>
 /// New TLS 1.3 handshakes (ECDSA P-256 certificate, X25519) in memory: .NET SslStream (OpenSSL) as the
-/// anchor, our engine through its pipe adapter, and the bare engine pumped synchronously.
+/// anchor, our engine through its pipe adapter, and the bare engine pumped synchronously; each of ours both with
+/// the platform's handshake crypto (the default) and with BouncyCastle's own (<c>UsePlatformHandshake = false</c>).
 ///   dotnet run -c Release --project tests/Bench -- --filter '*TlsHandshake*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -17,6 +18,8 @@ public class TlsHandshakeBenchmarks
 {
     private TlsClientOptions _client = null!;
     private TlsServerOptions _server = null!;
+    private TlsClientOptions _bcClient = null!;
+    private TlsServerOptions _bcServer = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -25,6 +28,8 @@ public class TlsHandshakeBenchmarks
         AppContext.SetSwitch("System.Net.Security.DisableTlsResume", true);
         _client = BenchPeers.ClientOptions();
         _server = BenchPeers.ServerOptions();
+        _bcClient = BenchPeers.ClientOptions(platformHandshake: false);
+        _bcServer = BenchPeers.ServerOptions(platformHandshake: false);
     }
 
     [Benchmark(Baseline = true)]
@@ -39,19 +44,29 @@ public class TlsHandshakeBenchmarks
     }
 
     [Benchmark]
-    public async Task TlsConnection_pipes()
+    public Task TlsConnection_pipes() => ConnectionHandshake(_client, _server);
+
+    [Benchmark]
+    public Task TlsConnection_pipes_bouncycastle_crypto() => ConnectionHandshake(_bcClient, _bcServer);
+
+    [Benchmark]
+    public void TlsEngine_in_memory() => EngineHandshake(_client, _server);
+
+    [Benchmark]
+    public void TlsEngine_in_memory_bouncycastle_crypto() => EngineHandshake(_bcClient, _bcServer);
+
+    private static async Task ConnectionHandshake(TlsClientOptions clientOptions, TlsServerOptions serverOptions)
     {
         var (clientEnd, serverEnd) = BenchPeers.PipePair();
-        var server = TlsConnection.AcceptAsync(serverEnd, _server);
-        await using var client = await TlsConnection.ConnectAsync(clientEnd, _client);
+        var server = TlsConnection.AcceptAsync(serverEnd, serverOptions);
+        await using var client = await TlsConnection.ConnectAsync(clientEnd, clientOptions);
         await using var accepted = await server;
     }
 
-    [Benchmark]
-    public void TlsEngine_in_memory()
+    private static void EngineHandshake(TlsClientOptions clientOptions, TlsServerOptions serverOptions)
     {
-        var client = TlsEngine.CreateClient(_client);
-        var server = TlsEngine.CreateServer(_server);
+        var client = TlsEngine.CreateClient(clientOptions);
+        var server = TlsEngine.CreateServer(serverOptions);
         var toServer = new ArrayBufferWriter<byte>();
         var toClient = new ArrayBufferWriter<byte>();
         var plaintext = new ArrayBufferWriter<byte>();

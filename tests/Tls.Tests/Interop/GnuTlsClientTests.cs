@@ -33,4 +33,28 @@ public class GnuTlsClientTests
         Assert.DoesNotContain("Maximum Record Size/1' (", log[log.IndexOf("server hello", StringComparison.OrdinalIgnoreCase)..]);
         Assert.Equal(version, Assert.Single(server.Handshakes).Version);
     }
+
+    [Theory]
+    [InlineData(ServerKeyType.EcdsaP256, "X25519", "TLS1.3")]
+    [InlineData(ServerKeyType.EcdsaP256, "SECP256R1", "TLS1.3")]
+    [InlineData(ServerKeyType.EcdsaP384, "SECP384R1", "TLS1.3")]
+    [InlineData(ServerKeyType.EcdsaP384, "X25519", "TLS1.2")]
+    [InlineData(ServerKeyType.EcdsaP256, "SECP384R1", "TLS1.2")]
+    public async Task Gnutls_client_completes_a_handshake_on_each_group(ServerKeyType keyType, string group, string version)
+    {
+        var certificate = TestPki.Get(keyType);
+        using var directory = new TempDirectory();
+        var (cert, _) = certificate.WriteTo(directory.Path, "server");
+        var options = new TlsServerOptions { Credentials = new ServerCredentialSet(certificate.Credential), Random = TestRandom.Create() };
+        await using var server = new LoopbackTlsServer(options, LoopbackTlsServer.EchoLine);
+
+        var run = await ExternalProcess.RunAsync("gnutls-cli",
+        [
+            "--x509cafile", cert, "--priority", $"NORMAL:-VERS-ALL:+VERS-{version}:-GROUP-ALL:+GROUP-{group}",
+            "-p", server.Port.ToString(), "localhost",
+        ], "hello from gnutls\n", timeoutSeconds: 60);
+
+        Assert.True(run.Stdout.Contains("hello from gnutls", StringComparison.Ordinal), run.Stdout + run.Stderr);
+        Assert.Equal(version == "TLS1.3" ? TlsVersion.Tls13 : TlsVersion.Tls12, Assert.Single(server.Handshakes).Version);
+    }
 }

@@ -19,6 +19,7 @@ public class OpenSslClientTests
     [InlineData(ServerKeyType.EcdsaP256, "-tls1_2", "P-256", "TLSv1.2")]
     [InlineData(ServerKeyType.Rsa, "-tls1_2", "X25519", "TLSv1.2")]
     [InlineData(ServerKeyType.EcdsaP384, "-tls1_3", "P-384", "TLSv1.3")]
+    [InlineData(ServerKeyType.EcdsaP384, "-tls1_2", "P-384", "TLSv1.2")]
     [InlineData(ServerKeyType.Ed25519, "-tls1_3", "X25519", "TLSv1.3")]
     [InlineData(ServerKeyType.Ed25519, "-tls1_2", "X25519", "TLSv1.2")]
     public async Task Openssl_client_verifies_our_server_and_echoes(ServerKeyType keyType, string version, string group, string expected)

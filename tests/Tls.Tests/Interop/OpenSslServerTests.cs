@@ -17,6 +17,8 @@ public class OpenSslServerTests
     [InlineData(ServerKeyType.Rsa, "-tls1_3", "X25519", "TLSv1.3")]
     [InlineData(ServerKeyType.EcdsaP256, "-tls1_2", "X25519", "TLSv1.2")]
     [InlineData(ServerKeyType.Rsa, "-tls1_2", "P-256", "TLSv1.2")]
+    [InlineData(ServerKeyType.EcdsaP384, "-tls1_3", "P-384", "TLSv1.3")]
+    [InlineData(ServerKeyType.EcdsaP256, "-tls1_2", "P-384", "TLSv1.2")]
     public async Task Our_client_completes_a_handshake_with_openssl(ServerKeyType keyType, string version, string group, string expected)
     {
         var certificate = TestPki.Get(keyType);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Apps.Tls.Platform;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
@@ -10,20 +11,56 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace Apps.Tls.Engine;
 
 /// <summary>
-/// BouncyCastle's TLS crypto with the record-layer AEADs (AES-GCM, RFC 5288/8446; ChaCha20-Poly1305,
-/// RFC 7905/8439) done by .NET's hardware-accelerated <see cref="AesGcm"/> and <see cref="ChaCha20Poly1305"/>.
-/// BouncyCastle still derives the keys and builds nonces and additional data; only the sealing moves.
+/// BouncyCastle's TLS crypto with the costly primitives moved to the platform: OpenSSL through .NET, or libcrypto
+/// directly for the elliptic-curve arithmetic (.NET 10 has no X25519, and its EC key import costs more than the math). With <paramref name="aead"/>: record AEADs (AES-GCM, RFC
+/// 5288/8446; ChaCha20-Poly1305, RFC 7905/8439) by .NET's hardware-accelerated <see cref="AesGcm"/> and
+/// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
+/// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
+/// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
+/// (<see cref="PlatformEcdsaSigner"/>), HKDF, HMAC and the transcript hash run on .NET
+/// (<see cref="PlatformTlsSecret"/>, <see cref="PlatformTlsHmac"/>, <see cref="PlatformTlsHash"/>). Every private key is
+/// still drawn from <paramref name="random"/>.
 /// </summary>
-internal sealed class PlatformAeadTlsCrypto(SecureRandom random) : BcTlsCrypto(random)
+internal sealed class PlatformTlsCrypto(SecureRandom random, bool aead, bool handshake) : BcTlsCrypto(random)
 {
+    /// <summary>Whether ECDHE and ECDSA signing use the platform.</summary>
+    public bool PlatformHandshake => handshake;
+
+    public override TlsECDomain CreateECDomain(TlsECConfig ecConfig) => ecConfig.NamedGroup switch
+    {
+        NamedGroup.x25519 when handshake && OpenSslX25519.IsAvailable => new PlatformX25519Domain(this),
+        var group when handshake && PlatformEcdhDomain.CurveFor(group) is { } curve => new PlatformEcdhDomain(this, ecConfig, curve),
+        _ => base.CreateECDomain(ecConfig),
+    };
+
+    /// <summary>With the platform handshake, a peer's ECDSA CertificateVerify on P-256/P-384 is checked by OpenSSL.</summary>
+    public override TlsCertificate CreateCertificate(short type, byte[] encoding) =>
+        handshake && type == CertificateType.X509 ? new PlatformTlsCertificate(this, encoding) : base.CreateCertificate(type, encoding);
+
+    /// <summary>With the platform handshake, SHA-256 and SHA-384 running hashes (the transcript) are .NET's.</summary>
+    public override TlsHash CreateHash(int cryptoHashAlgorithm) =>
+        (handshake ? PlatformTlsHash.Create(cryptoHashAlgorithm) : null) ?? base.CreateHash(cryptoHashAlgorithm);
+
+    /// <summary>With the platform handshake, HMAC-SHA-256/384 (the Finished MACs) is .NET's.</summary>
+    public override TlsHmac CreateHmacForHash(int cryptoHashAlgorithm) =>
+        (handshake ? PlatformTlsHmac.Create(cryptoHashAlgorithm) : null) ?? base.CreateHmacForHash(cryptoHashAlgorithm);
+
+    /// <summary>With the platform handshake, secrets do their HKDF on .NET (<see cref="PlatformTlsSecret"/>).</summary>
+    public override TlsSecret CreateSecret(byte[] data) =>
+        handshake ? new PlatformTlsSecret(this, (byte[])data.Clone()) : base.CreateSecret(data);
+
+    /// <summary>RFC 8446 §7.1: the key schedule starts from a string of Hash.length zero bytes.</summary>
+    public override TlsSecret HkdfInit(int cryptoHashAlgorithm) =>
+        handshake ? new PlatformTlsSecret(this, new byte[TlsCryptoUtilities.GetHashOutputSize(cryptoHashAlgorithm)]) : base.HkdfInit(cryptoHashAlgorithm);
+
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
-        AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
+        aead && AesGcm.IsSupported && macSize == PlatformAeadCipher.TagSize
             ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, false), new PlatformAeadCipher(false, false),
                 cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM)
             : base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
 
     protected override TlsCipher CreateChaCha20Poly1305(TlsCryptoParameters cryptoParams) =>
-        ChaCha20Poly1305.IsSupported
+        aead && ChaCha20Poly1305.IsSupported
             ? new PlatformAeadRecordCipher(cryptoParams, new PlatformAeadCipher(true, true), new PlatformAeadCipher(false, true),
                 32, PlatformAeadCipher.TagSize, TlsAeadCipher.AEAD_CHACHA20_POLY1305)
             : base.CreateChaCha20Poly1305(cryptoParams);
@@ -74,7 +111,14 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
 
         if (_record.Length < total)
         {
-            _record = new byte[Math.Max(total, headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize)];
+            // Grown as records demand: a handshake's records are small, and two ciphers per TLS 1.3 connection
+            // each holding a full 16 KiB buffer cost more than the handshake itself under a burst of new connections.
+            var full = headerAllocation + 8 + RecordSizeLimit.MaxPlaintext + 1 + m_macSize;
+            _record = new byte[Math.Min(full, Math.Max(total, Math.Max(1024, 2 * _record.Length)))];
+            if (_record.Length < total)
+            {
+                _record = new byte[total];
+            }
         }
 
         var at = headerAllocation;
