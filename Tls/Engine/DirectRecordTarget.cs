@@ -15,6 +15,9 @@ namespace Apps.Tls.Engine;
 /// and cleared around one BouncyCastle <c>WriteRecord</c> call on the same thread (the call is synchronous), hence
 /// thread-static: the cipher is made by BouncyCastle and cannot be handed the writer any other way.
 /// </summary>
+/// <summary>BouncyCastle's own <c>TlsProtocol.WriteRecord</c>, as the protocol subclasses hand it over.</summary>
+internal delegate void RecordWriter(short contentType, ReadOnlySpan<byte> buffer);
+
 internal static class DirectRecordTarget
 {
     /// <summary>The record header BouncyCastle reserves ahead of every record (RFC 8446 §5.1, RFC 5246 §6.2.1).</summary>
@@ -26,10 +29,33 @@ internal static class DirectRecordTarget
     [ThreadStatic]
     private static bool t_sealed;
 
-    /// <summary>Called by the protocol before an application-data record: moves what BouncyCastle already queued to
+    /// <summary>
+    /// Writes one record through BouncyCastle's <paramref name="writeRecord"/>; an application-data record goes
+    /// straight into <paramref name="output"/> when one is set (after what <paramref name="queue"/> already holds).
+    /// </summary>
+    public static void Write(TlsProtocol protocol, short contentType, ReadOnlySpan<byte> buffer, IBufferWriter<byte>? output,
+        ByteQueue queue, RecordWriter writeRecord)
+    {
+        if (!Begin(protocol, contentType, output))
+        {
+            writeRecord(contentType, buffer);
+            return;
+        }
+
+        try
+        {
+            writeRecord(contentType, buffer);
+        }
+        finally
+        {
+            End(queue);
+        }
+    }
+
+    /// <summary>Before an application-data record: moves what BouncyCastle already queued to
     /// <paramref name="output"/> and offers the writer to the cipher.</summary>
     /// <returns>False when there is nothing to do directly (no writer, or not application data).</returns>
-    public static bool Begin(TlsProtocol protocol, short contentType, IBufferWriter<byte>? output)
+    private static bool Begin(TlsProtocol protocol, short contentType, IBufferWriter<byte>? output)
     {
         if (output is null || contentType != ContentType.application_data)
         {
@@ -53,9 +79,9 @@ internal static class DirectRecordTarget
     /// <summary>Called by the cipher once the record is in the writer and BouncyCastle gets the bare header.</summary>
     public static void Sealed() => t_sealed = true;
 
-    /// <summary>Called by the protocol after the record: drops the bare header BouncyCastle queued in its place (the
+    /// <summary>After the record: drops the bare header BouncyCastle queued in its place (the
     /// queue was empty before, so it is the first <see cref="HeaderLength"/> bytes).</summary>
-    public static void End(ByteQueue queue)
+    private static void End(ByteQueue queue)
     {
         t_writer = null;
         if (t_sealed)

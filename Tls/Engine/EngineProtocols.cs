@@ -33,23 +33,10 @@ internal sealed class EngineClientProtocol(EngineContext context) : TlsClientPro
 
     public IBufferWriter<byte>? DirectOutput { get; set; }
 
-    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer)
-    {
-        if (!DirectRecordTarget.Begin(this, type, DirectOutput))
-        {
-            base.WriteRecord(type, buffer);
-            return;
-        }
+    private RecordWriter? _writeRecord;
 
-        try
-        {
-            base.WriteRecord(type, buffer);
-        }
-        finally
-        {
-            DirectRecordTarget.End(m_outputBuffer.Buffer);
-        }
-    }
+    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer) =>
+        DirectRecordTarget.Write(this, type, buffer, DirectOutput, m_outputBuffer.Buffer, _writeRecord ??= base.WriteRecord);
 
     /// <summary>Called once the server's extensions are known (ServerHello in 1.2, EncryptedExtensions in 1.3):
     /// RFC 8449 §4, the server's record_size_limit bounds every protected record we send from now on.</summary>
@@ -119,23 +106,10 @@ internal sealed class EngineServerProtocol(EngineContext context) : TlsServerPro
 
     public IBufferWriter<byte>? DirectOutput { get; set; }
 
-    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer)
-    {
-        if (!DirectRecordTarget.Begin(this, type, DirectOutput))
-        {
-            base.WriteRecord(type, buffer);
-            return;
-        }
+    private RecordWriter? _writeRecord;
 
-        try
-        {
-            base.WriteRecord(type, buffer);
-        }
-        finally
-        {
-            DirectRecordTarget.End(m_outputBuffer.Buffer);
-        }
-    }
+    protected override void WriteRecord(short type, ReadOnlySpan<byte> buffer) =>
+        DirectRecordTarget.Write(this, type, buffer, DirectOutput, m_outputBuffer.Buffer, _writeRecord ??= base.WriteRecord);
 
     /// <summary>RFC 8449 in TLS 1.3: a client limit under 2^14 + 1 binds our encrypted handshake messages too,
     /// which only BouncyCastle's own fragmenting can honour (see <see cref="RecordSizeLimit"/>).</summary>
