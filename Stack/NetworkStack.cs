@@ -50,24 +50,40 @@ public sealed partial class NetworkStack : IAsyncDisposable, IDisposable
         {
             EchoReplyReceived = OnEchoReply,
         };
-        _loop = new StackLoop(options.Name, options.TimeProvider, Poll, _ip.Receive, options.MaxQueuedFrames, Counters,
-            e => StackLog.CoreFailed(_logger, options.Name, e), options.MaxQueuedBytes);
-        var entropy = options.Entropy;
-        var time = options.TimeProvider;
-        netif.Start((ReadOnlySpan<byte> frame, in FrameOffload offload) =>
+        // A link the loop can read itself (TAP) is read on the loop thread, each frame processed where it was
+        // read; any other link pushes its frames into the loop's inbox from its own thread.
+        var source = netif.FrameSource;
+        StackLoop.FrameHandler receive = source is not null && options.Entropy is not null ? ReceiveStamped : _ip.Receive;
+        _loop = new StackLoop(options.Name, options.TimeProvider, Poll, receive, options.MaxQueuedFrames, Counters,
+            e => StackLog.CoreFailed(_logger, options.Name, e), options.MaxQueuedBytes, source);
+        if (source is null)
         {
-            if (entropy is not null)
+            netif.Start((ReadOnlySpan<byte> frame, in FrameOffload offload) =>
             {
-                Span<byte> stamp = stackalloc byte[8];
-                BitConverter.TryWriteBytes(stamp, time.GetTimestamp());
-                entropy(stamp);
-            }
-            _loop.PostFrame(frame, offload.ChecksumTrusted);
-        });
+                StampArrival();
+                _loop.PostFrame(frame, offload.ChecksumTrusted);
+            });
+        }
         if (options.Address is { } address)
             _loop.Post(now => Configure(address, now));
         if (options.UseDhcp)
             _loop.Post(StartDhcp);
+    }
+
+    // Packet arrival times feed the entropy accumulator (as the kernel's interrupt timings feed its pool).
+    private void StampArrival()
+    {
+        if (_options.Entropy is not { } entropy)
+            return;
+        Span<byte> stamp = stackalloc byte[8];
+        BitConverter.TryWriteBytes(stamp, _options.TimeProvider.GetTimestamp());
+        entropy(stamp);
+    }
+
+    private void ReceiveStamped(ReadOnlySpan<byte> frame, bool checksumTrusted, TimeSpan now)
+    {
+        StampArrival();
+        _ip.Receive(frame, checksumTrusted, now);
     }
 
     /// <summary>Our MAC address.</summary>

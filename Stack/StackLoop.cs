@@ -1,3 +1,5 @@
+using Apps.Stack.Netif;
+
 namespace Apps.Stack;
 
 /// <summary>
@@ -14,6 +16,10 @@ namespace Apps.Stack;
 /// (elapsed time on the injected TimeProvider since the loop started) is passed into every call.
 /// Inbound frames are bounded by <c>maxQueuedFrames</c>; commands are not (callers are our own API and
 /// wait for their result).
+/// A link with an <see cref="IFrameSource"/> (a TAP device) is not pushed into the inbox: the loop reads it
+/// itself between batches, processes each frame in the buffer it was read into, polls the cores after every
+/// <see cref="PollEvery"/> frames or <see cref="PollEveryBytes"/> bytes, and when idle sleeps in the link's
+/// <see cref="IFrameSource.Wait"/>, which a frame or a posted command ends. One thread, no hand-over, no copy.
 /// </remarks>
 internal sealed class StackLoop : IDisposable
 {
@@ -22,6 +28,12 @@ internal sealed class StackLoop : IDisposable
 
     /// <summary>Items run between two polls inside a batch, so a long burst still sends ACKs as it goes.</summary>
     public const int PollEvery = 32;
+
+    /// <summary>
+    /// Bytes of frames read from the link between two polls: one offload super-frame, so that each is
+    /// acknowledged as it is taken in (as Linux does after GRO) and the sender's window keeps moving.
+    /// </summary>
+    public const int PollEveryBytes = 64 * 1024;
 
     /// <summary>SpinWait rounds (busy, then yielding) an empty loop makes before it sleeps.</summary>
     private const int SpinsBeforeSleep = 20;
@@ -39,6 +51,9 @@ internal sealed class StackLoop : IDisposable
     private readonly ITimer _timer;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _idle = new(true);
+    private readonly IFrameSource? _link;
+    private readonly FrameReceiver _linkReceiver;
+    private TimeSpan _linkNow;           // loop thread: the time passed with link frames being read
     private LoopInbox _inbox = new();    // filled by producers, under _gate
     private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
     private bool _sleeping;              // under _gate: the loop waits for a Pulse
@@ -56,7 +71,8 @@ internal sealed class StackLoop : IDisposable
     /// <param name="maxQueuedBytes">Bound on their bytes (offload super-frames are up to 64 KiB each).</param>
     /// <param name="counters">Counts frames dropped because the queue was full.</param>
     /// <param name="onError">Told about an exception a core threw (a bug), after it is counted.</param>
-    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError, long maxQueuedBytes = long.MaxValue)
+    /// <param name="link">A link the loop reads itself (its frames go to <paramref name="frame"/> too), or null.</param>
+    public StackLoop(string name, TimeProvider time, Func<TimeSpan, TimeSpan> poll, FrameHandler frame, int maxQueuedFrames, StackCounters counters, Action<Exception> onError, long maxQueuedBytes = long.MaxValue, IFrameSource? link = null)
     {
         _maxQueuedBytes = maxQueuedBytes;
         _onError = onError;
@@ -64,6 +80,8 @@ internal sealed class StackLoop : IDisposable
         _start = time.GetTimestamp();
         _poll = poll;
         _frame = frame;
+        _link = link;
+        _linkReceiver = (ReadOnlySpan<byte> bytes, in FrameOffload offload) => frame(bytes, offload.ChecksumTrusted, _linkNow);
         _maxQueuedFrames = maxQueuedFrames;
         _counters = counters;
         _timerFired = _ => _armedFor = TimeSpan.MinValue;
@@ -165,7 +183,10 @@ internal sealed class StackLoop : IDisposable
         if (_sleeping)
         {
             _sleeping = false;
-            Monitor.Pulse(_gate);
+            if (_link is null)
+                Monitor.Pulse(_gate);
+            else
+                _link.Interrupt();
         }
     }
 
@@ -177,35 +198,53 @@ internal sealed class StackLoop : IDisposable
             bool work;
             lock (_gate)
             {
-                work = _inbox.Count > 0 || _stopping;
                 if (_stopping)
                     break;
+                work = _inbox.Count > 0;
                 if (work)
-                {
                     (_inbox, _running) = (_running, _inbox);
-                }
-                else
+            }
+            if (work)
+            {
+                RunBatch(_running);
+                _running.Clear();
+            }
+            if (_link is not null && ReadLink())
+                work = true;
+            if (work)
+            {
+                spinner.Reset();
+                continue;
+            }
+
+            bool sleep = false;
+            lock (_gate)
+            {
+                if (_inbox.Count > 0 || _stopping)
+                    continue;
+                _idle.Set();
+                // A peer streaming to us refills the inbox (or the link) within microseconds: spin (and
+                // yield) a little before paying for a sleep and a wake-up.
+                if (spinner.Count >= SpinsBeforeSleep)
                 {
-                    _idle.Set();
-                    // A peer streaming to us refills the inbox within microseconds: spin (and yield) a
-                    // little before paying for a sleep and a wake-up.
-                    if (spinner.Count >= SpinsBeforeSleep)
-                    {
-                        _sleeping = true;
+                    _sleeping = sleep = true;
+                    if (_link is null)
                         Monitor.Wait(_gate);
-                        spinner.Reset();
-                        continue;
-                    }
                 }
             }
-            if (!work)
+            if (!sleep)
             {
                 spinner.SpinOnce(sleep1Threshold: -1);
                 continue;
             }
+            if (_link is not null)
+            {
+                // Signal interrupts this wait from the moment _sleeping was set, so no command is missed.
+                _link.Wait();
+                lock (_gate)
+                    _sleeping = false;
+            }
             spinner.Reset();
-            RunBatch(_running);
-            _running.Clear();
         }
         var discarded = new List<IDiscardable>();
         lock (_gate)
@@ -220,6 +259,42 @@ internal sealed class StackLoop : IDisposable
         var disposed = Disposed();
         foreach (var call in discarded)
             call.Discard(disposed);
+    }
+
+    // Reads what the link holds, up to one poll's worth, processing each frame where it was read; then
+    // polls the cores. Returns whether there was anything.
+    private bool ReadLink()
+    {
+        int frames = 0, bytes = 0;
+        _linkNow = Now;
+        while (frames < PollEvery && bytes < PollEveryBytes)
+        {
+            int read;
+            try
+            {
+                read = _link!.TryReceive(_linkReceiver);
+            }
+            catch (Exception e)
+            {
+                Failed(e);
+                read = 1; // the frame was taken; go on with the next
+            }
+            if (read == 0)
+                break;
+            frames++;
+            bytes += read;
+        }
+        if (frames == 0)
+            return false;
+        try
+        {
+            Rearm(_poll(Now));
+        }
+        catch (Exception e)
+        {
+            Failed(e);
+        }
+        return true;
     }
 
     private void RunBatch(LoopInbox batch)
@@ -293,6 +368,7 @@ internal sealed class StackLoop : IDisposable
         _timer.Dispose();
         lock (_gate)
             Monitor.Pulse(_gate);
+        _link?.Interrupt();
         if (!IsLoopThread)
             _thread.Join();
     }

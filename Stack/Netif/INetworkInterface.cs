@@ -24,9 +24,16 @@ public interface INetworkInterface : IDisposable
 
     /// <summary>
     /// Starts delivering inbound frames to <paramref name="receiver"/>, from any thread, one at a time.
-    /// Called once. A link without offloads delivers every frame with a default <see cref="FrameOffload"/>.
+    /// Called once, and not at all when the stack reads the link through <see cref="FrameSource"/>. A link
+    /// without offloads delivers every frame with a default <see cref="FrameOffload"/>.
     /// </summary>
     void Start(FrameReceiver receiver);
+
+    /// <summary>
+    /// The link's inbound frames for a stack loop that reads them itself (a TAP device's descriptor), or
+    /// null (the default) when the link pushes them through <see cref="Start"/> (a switch port).
+    /// </summary>
+    IFrameSource? FrameSource => null;
 
     /// <summary>Sends one frame without blocking for long; a frame the link cannot take is dropped.</summary>
     void Transmit(ReadOnlySpan<byte> frame);

@@ -67,6 +67,34 @@ public sealed class PcapRecorder : INetworkInterface
         receiver(frame, offload);
     });
 
+    /// <summary>The wrapped link's frame source, recording every frame read through it; null when it has none.</summary>
+    public IFrameSource? FrameSource => _inner.FrameSource is { } inner ? _source ??= new RecordingSource(this, inner) : null;
+
+    private RecordingSource? _source;
+
+    private sealed class RecordingSource(PcapRecorder recorder, IFrameSource inner) : IFrameSource
+    {
+        private FrameReceiver? _last, _recording; // the receiver wrapped once, not per frame
+
+        public int TryReceive(FrameReceiver receiver)
+        {
+            if (!ReferenceEquals(receiver, _last))
+            {
+                _last = receiver;
+                _recording = (ReadOnlySpan<byte> frame, in FrameOffload offload) =>
+                {
+                    recorder.Record(frame, offload);
+                    receiver(frame, offload);
+                };
+            }
+            return inner.TryReceive(_recording!);
+        }
+
+        public void Wait() => inner.Wait();
+
+        public void Interrupt() => inner.Interrupt();
+    }
+
     /// <inheritdoc/>
     public void Transmit(ReadOnlySpan<byte> frame)
     {

@@ -6,8 +6,10 @@ namespace Apps.Stack.Netif;
 /// <summary>
 /// A Linux TAP device (Documentation/networking/tuntap.rst): opens /dev/net/tun, attaches with
 /// TUNSETIFF (IFF_TAP | IFF_NO_PI, so each read or write is one bare Ethernet frame) and moves frames
-/// between the kernel and the stack. A reader thread waits in poll(2) so the stack's loop never blocks;
-/// writes are non-blocking and a frame the kernel cannot take is dropped and counted.
+/// between the kernel and the stack. The descriptor is non-blocking: a stack's loop reads it itself
+/// (<see cref="FrameSource"/>) and sleeps in poll(2) on it when idle; a link used through
+/// <see cref="Start"/> instead gets a reader thread that waits in poll(2) and pushes frames. Writes
+/// never block: a frame the kernel cannot take is dropped and counted.
 /// </summary>
 /// <remarks>
 /// With offloads (the default) the device is opened with IFF_VNET_HDR: every read and write carries a
@@ -17,7 +19,7 @@ namespace Apps.Stack.Netif;
 /// whose header is malformed is dropped and counted in <see cref="HeaderDrops"/>.
 /// Needs CAP_NET_ADMIN (root). The device disappears when this object is disposed.
 /// </remarks>
-public sealed unsafe class TapInterface : INetworkInterface
+public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
 {
     private readonly int _fd;
     private readonly int _wake;
@@ -25,7 +27,9 @@ public sealed unsafe class TapInterface : INetworkInterface
     private volatile bool _closing;
     private int _disposed;
     private long _writeDrops;
-    private int _writers;
+    private int _users;          // calls on the descriptors in progress; Dispose waits for them before closing
+    private byte[]? _loopBuffer; // the read buffer of the loop reading through FrameSource
+    private readonly ManualResetEventSlim _interruptedAfterDispose = new();
     private readonly bool _vnet;
     private long _headerDrops, _segmentedIn, _segmentedOut;
 
@@ -133,20 +137,110 @@ public sealed unsafe class TapInterface : INetworkInterface
         }
     }
 
+    /// <summary>This device, read by the stack's loop itself (see <see cref="IFrameSource"/>).</summary>
+    public IFrameSource FrameSource => this;
+
     /// <inheritdoc/>
     public void Start(FrameReceiver receiver)
     {
         if (_reader is not null)
             throw new InvalidOperationException("the TAP interface is already started");
+        if (_loopBuffer is not null)
+            throw new InvalidOperationException("the TAP interface is read through its FrameSource; it cannot also be started");
         _reader = new Thread(() => ReadLoop(receiver)) { IsBackground = true, Name = $"Apps.Stack tap {Name}" };
         _reader.Start();
     }
 
+    // Room for the largest frame (an MTU of up to 65535, or a 64 KiB super-frame, plus the Ethernet header)
+    // behind the virtio-net header, and a little more so that a longer one is seen and dropped.
+    private static byte[] NewReadBuffer() => new byte[VirtioNetHeader.Length + VirtioNetHeader.MaxFrameLength + 1024];
+
+    int IFrameSource.TryReceive(FrameReceiver receiver)
+    {
+        if (_reader is not null)
+            throw new InvalidOperationException("the TAP interface was started with a reader thread; it cannot also be read through its FrameSource");
+        var buffer = _loopBuffer ??= NewReadBuffer();
+        if (!Enter())
+            return 0;
+        try
+        {
+            if (ReadError is not null)
+                return 0;
+            fixed (byte* p = buffer)
+            {
+                while (true)
+                {
+                    nint n = LinuxNative.Read(_fd, p, buffer.Length);
+                    if (n > 0)
+                    {
+                        Deliver(receiver, new ReadOnlySpan<byte>(p, (int)n));
+                        return (int)n;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (n < 0 && errno == LinuxNative.EINTR)
+                        continue;
+                    if (n < 0 && errno == LinuxNative.EAGAIN)
+                        return 0;
+                    // The device was deleted under us: stop reading rather than spin on a descriptor that stays readable.
+                    ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
+                    return 0;
+                }
+            }
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
+    void IFrameSource.Wait()
+    {
+        if (!Enter())
+        {
+            // Disposed under a running stack: no frame will come, but its commands still end the wait.
+            _interruptedAfterDispose.Wait();
+            _interruptedAfterDispose.Reset();
+            return;
+        }
+        try
+        {
+            var fds = stackalloc LinuxNative.PollFd[2];
+            fds[0] = new LinuxNative.PollFd { Fd = _wake, Events = LinuxNative.POLLIN };
+            fds[1] = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
+            // Once reading failed the device stays "ready" (an error): wait for interrupts only.
+            if (LinuxNative.Poll(fds, ReadError is null ? 2u : 1u, -1) > 0 && fds[0].Revents != 0)
+            {
+                ulong count;
+                LinuxNative.Read(_wake, (byte*)&count, sizeof(ulong)); // resets the eventfd's counter
+            }
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
+    void IFrameSource.Interrupt()
+    {
+        if (!Enter())
+        {
+            _interruptedAfterDispose.Set();
+            return;
+        }
+        try
+        {
+            ulong one = 1;
+            LinuxNative.Write(_wake, (byte*)&one, sizeof(ulong));
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
     private void ReadLoop(FrameReceiver receiver)
     {
-        // Room for the largest frame (an MTU of up to 65535, or a 64 KiB super-frame, plus the Ethernet
-        // header) behind the virtio-net header, and a little more so that a longer one is seen and dropped.
-        var buffer = new byte[VirtioNetHeader.Length + VirtioNetHeader.MaxFrameLength + 1024];
+        var buffer = NewReadBuffer();
         var fds = stackalloc LinuxNative.PollFd[2];
         fixed (byte* p = buffer)
         {
@@ -244,14 +338,24 @@ public sealed unsafe class TapInterface : INetworkInterface
             Interlocked.Increment(ref _segmentedOut);
     }
 
+    // Dispose waits for every call that entered to leave before closing, so none lands on a reused descriptor.
+    private bool Enter()
+    {
+        Interlocked.Increment(ref _users);
+        if (Volatile.Read(ref _disposed) == 0)
+            return true;
+        Interlocked.Decrement(ref _users);
+        return false;
+    }
+
+    private void Leave() => Interlocked.Decrement(ref _users);
+
     private bool Write(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> prefix = default)
     {
-        // Dispose waits for writers to leave before closing, so a write never lands on a reused descriptor.
-        Interlocked.Increment(ref _writers);
+        if (!Enter())
+            return false;
         try
         {
-            if (Volatile.Read(ref _disposed) != 0)
-                return false;
             fixed (byte* p = frame)
             fixed (byte* h = prefix)
             {
@@ -268,21 +372,22 @@ public sealed unsafe class TapInterface : INetworkInterface
         }
         finally
         {
-            Interlocked.Decrement(ref _writers);
+            Leave();
         }
     }
 
-    /// <summary>Stops the reader thread and closes the device.</summary>
+    /// <summary>Stops the reader thread (or ends a loop's wait) and closes the device.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        _interruptedAfterDispose.Set(); // a loop about to wait rechecks its work first
         _closing = true;
         ulong one = 1;
         LinuxNative.Write(_wake, (byte*)&one, sizeof(ulong));
         if (_reader is not null && Thread.CurrentThread != _reader)
             _reader.Join();
-        SpinWait.SpinUntil(() => Volatile.Read(ref _writers) == 0);
+        SpinWait.SpinUntil(() => Volatile.Read(ref _users) == 0);
         LinuxNative.Close(_fd);
         LinuxNative.Close(_wake);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tcp;
@@ -322,25 +323,31 @@ public sealed partial class TcpControlBlock
     /// <summary>Puts in-window bytes at their offset from RCV.NXT and advances over what became contiguous.</summary>
     private bool StorePayload(int offset, ReadOnlySpan<byte> payload, TimeSpan now)
     {
-        _receiveBuffer.WriteAt(offset, payload);
         int ready;
+        bool delivered = false;
         if (offset == 0 && _assembler.IsEmpty)
         {
-            ready = payload.Length; // fast path: the next bytes in order, nothing queued behind them
-        }
-        else if (!_assembler.Add(offset, offset + payload.Length))
-        {
-            _counters.ReassemblyDrops++;
-            _ackNow = true;
-            return false;
+            // Fast path: the next bytes in order, nothing queued behind them. With nothing unread ahead of
+            // them either, they go straight to the application's buffer when the shell offers one.
+            ready = payload.Length;
+            delivered = _receiveBuffer.Count == 0 && ReceiveTarget is not null;
+            if (delivered) Deliver(ReceiveTarget!, payload);
+            else _receiveBuffer.WriteAt(0, payload);
         }
         else
         {
+            _receiveBuffer.WriteAt(offset, payload);
+            if (!_assembler.Add(offset, offset + payload.Length))
+            {
+                _counters.ReassemblyDrops++;
+                _ackNow = true;
+                return false;
+            }
             ready = _assembler.TakeFront();
         }
         if (ready > 0)
         {
-            _receiveBuffer.Commit(ready);
+            if (!delivered) _receiveBuffer.Commit(ready);
             _rcvNxt += ready;
             Raise(TcpEvents.Readable);
         }
@@ -350,5 +357,17 @@ public sealed partial class TcpControlBlock
         else if ((_segmentsSinceAck += SegmentsIn(payload.Length)) >= 2) _ackNow = true;
         else _delayedAckDeadline ??= now + _settings.DelayedAckTimeout;
         return true;
+    }
+
+    private static void Deliver(IBufferWriter<byte> target, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var span = target.GetSpan();
+            int n = Math.Min(span.Length, data.Length);
+            data[..n].CopyTo(span);
+            target.Advance(n);
+            data = data[n..];
+        }
     }
 }

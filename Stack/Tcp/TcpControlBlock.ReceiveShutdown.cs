@@ -22,6 +22,7 @@ public sealed partial class TcpControlBlock
     {
         if (_receiveShutdown) return;
         _receiveShutdown = true;
+        ReceiveTarget = null;
         DiscardReceived();
         if (State == TcpState.FinWait2) _closeDeadline = now + _settings.FinWait2Timeout;
         RequestPoll();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Apps.Stack.Wire;
 
 namespace Apps.Stack.Tcp;
@@ -153,6 +154,15 @@ public sealed partial class TcpControlBlock
 
     /// <summary>Bytes the application can read now.</summary>
     public int Available => _receiveBuffer.Count;
+
+    /// <summary>
+    /// Where in-order bytes go when none are buffered ahead of them: the application's own buffer (the
+    /// shell's pipe), one copy instead of two; <see cref="TcpEvents.Readable"/> is raised as for buffered
+    /// bytes, and the window stays open since the receive buffer stays empty. Null (the default) keeps every
+    /// byte in the receive buffer: the shell clears it while the application lags, so that the window closes
+    /// as that buffer fills (flow control), and <see cref="ShutdownReceive"/> clears it for good.
+    /// </summary>
+    public IBufferWriter<byte>? ReceiveTarget { get; set; }
 
     /// <summary>Bytes <see cref="Send"/> would accept now.</summary>
     public int SendSpace => CanSend ? _sendBuffer.Free : 0;

@@ -4,9 +4,11 @@ using System.Net;
 
 namespace Apps.Stack.Tcp;
 
-// Data paths. Receive: on the loop, bytes move from the core's receive buffer into the Input pipe;
-// when the application falls behind, the pipe's flush stays pending, we stop draining the core,
-// its window closes and the peer slows down (flow control end to end). Send: the loop reads the
+// Data paths. Receive: on the loop, in-order bytes go from the arriving segment straight into the
+// Input pipe (the core's ReceiveTarget) while the pipe takes more; when the application falls behind,
+// the pipe's flush stays pending, the core keeps what arrives in its receive buffer, its window closes
+// and the peer slows down (flow control end to end); once the application catches up, the buffered
+// bytes move into the pipe and the direct path opens again. Send: the loop reads the
 // Output pipe itself and copies into the core's send buffer as space allows; when the buffer is full
 // it keeps the rest and goes on at the core's next Writable event, and when the pipe is empty it arms
 // one ReadAsync whose continuation (run inline by the application's flush) posts back to the loop.
@@ -84,8 +86,12 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         _transport.Post(now => _tcb.ShutdownReceive(now));
     }
 
-    /// <summary>Loop thread: starts moving the Output pipe into the core.</summary>
-    internal void Start() => PumpSend();
+    /// <summary>Loop thread: starts moving the Output pipe into the core, and arriving bytes into the Input pipe.</summary>
+    internal void Start()
+    {
+        _tcb.ReceiveTarget = _received.Writer;
+        PumpSend();
+    }
 
     /// <summary>Loop thread: reacts to what the core reported.</summary>
     internal void OnEvents(TcpEvents events)
@@ -109,7 +115,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             _established.TrySetException(failure);
             if (!_receiveDone)
             {
-                _receiveDone = true;
+                StopReceiving();
                 _received.Writer.Complete(failure);
             }
         }
@@ -130,7 +136,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         _established.TrySetException(failure);
         if (!_receiveDone)
         {
-            _receiveDone = true;
+            StopReceiving();
             _received.Writer.Complete(failure);
         }
         if (!_sendDone)
@@ -142,7 +148,8 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    // Loop thread: core receive buffer -> Input pipe, paused while the application lags behind.
+    // Loop thread: what the core buffered -> Input pipe, then a flush of all the pipe holds (bytes the
+    // core delivered straight into it included); paused while the application lags behind.
     private void PumpReceived()
     {
         if (_flushPending || _receiveDone) return;
@@ -155,7 +162,7 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         }
         if (_tcb.PeerClosed || _tcb.State == TcpState.Closed)
         {
-            _receiveDone = true;
+            StopReceiving();
             if (_tcb.Error == TcpError.None) writer.Complete();
             else writer.Complete(new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode));
             return;
@@ -163,12 +170,14 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         var flush = writer.FlushAsync();
         if (!flush.IsCompleted)
         {
+            // Until the application catches up, arriving bytes wait in the core, whose window closes.
             _flushPending = true;
+            _tcb.ReceiveTarget = null;
             _ = ResumeAfterFlushAsync(flush);
         }
         else if (flush.Result.IsCompleted)
         {
-            _receiveDone = true; // the application stopped reading: discard further data
+            StopReceiving(); // the application stopped reading: discard further data
             writer.Complete();
             _tcb.ShutdownReceive(_transport.Now);
         }
@@ -182,12 +191,20 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             _flushPending = false;
             if (result.IsCompleted && !_receiveDone)
             {
-                _receiveDone = true;
+                StopReceiving();
                 _received.Writer.Complete();
                 _tcb.ShutdownReceive(now);
             }
-            PumpReceived();
+            PumpReceived(); // moves what the core buffered meanwhile, ahead of anything that arrives next
+            if (!_receiveDone && !_flushPending) _tcb.ReceiveTarget = _received.Writer;
         });
+    }
+
+    // Loop thread (or the disposing thread once the loop stopped): the Input pipe takes nothing more.
+    private void StopReceiving()
+    {
+        _receiveDone = true;
+        _tcb.ReceiveTarget = null;
     }
 
     // Loop thread: Output pipe -> core send buffer, until the pipe is empty or the core's buffer is full.

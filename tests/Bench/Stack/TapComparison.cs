@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Apps.Stack;
@@ -15,7 +16,7 @@ namespace Apps.Bench.Stack;
 /// kernel talking to itself over a veth pair between two network namespaces. Both in one run, both
 /// directions, with the same MTU; prints GB/s and ours/anchor. Everything runs in this process: the
 /// kernel's ends are host sockets created inside the namespaces (see <see cref="NamespaceSockets"/>).
-/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N] [--offloads on,off]</c>;
+/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N] [--offloads on,off] [--direction send,receive]</c>;
 /// each MTU (default 1500 and 65000) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
 /// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own). Our side runs once per
 /// <c>--offloads</c> mode: "on" opens the TAP device with virtio-net offloads (TSO/GSO super-frames both
@@ -28,6 +29,9 @@ namespace Apps.Bench.Stack;
 internal static class TapComparison
 {
     private const int Port = 5201;
+
+    // --direction: which of the two transfers run (a profile of one direction needs the other left out).
+    private static bool Sending = true, Receiving = true;
     private static readonly byte[] Chunk = MakeChunk();
 
     public static async Task<int> RunAsync(string[] args)
@@ -37,6 +41,9 @@ internal static class TapComparison
         int buffer = Option(args, "--buffer-kib", 1024) * 1024;
         var mtus = (Value(args, "--mtu") ?? "1500,65000").Split(',').Select(int.Parse).ToArray();
         var modes = (Value(args, "--offloads") ?? "on,off").Split(',').Select(m => m == "on").ToArray();
+        var directions = (Value(args, "--direction") ?? "send,receive").Split(',');
+        Sending = directions.Contains("send");
+        Receiving = directions.Contains("receive");
         Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
         var rows = new List<string>();
         foreach (int mtu in mtus)
@@ -95,8 +102,10 @@ internal static class TapComparison
                 bool offloads = offloadModes[i];
                 var (oursSend, oursReceive) = await MeasureOursAsync(mtu, $"{suffix}{i}", offloads, bytes, rounds, buffer, namespaces);
                 string label = offloads ? "TAP, offloads" : "plain TAP";
-                rows.Add(Row(mtu, $"sender → kernel receiver ({label})", vethSend, oursSend));
-                rows.Add(Row(mtu, $"kernel sender → receiver ({label})", vethReceive, oursReceive));
+                if (Sending)
+                    rows.Add(Row(mtu, $"sender → kernel receiver ({label})", vethSend, oursSend));
+                if (Receiving)
+                    rows.Add(Row(mtu, $"kernel sender → receiver ({label})", vethReceive, oursReceive));
             }
             return [.. rows];
         }
@@ -121,8 +130,8 @@ internal static class TapComparison
         await client.ConnectAsync(new IPEndPoint(IPAddress.Parse("10.81.0.2"), Port));
         using var server = await listener.AcceptAsync();
         // "Send" is A (the sender we compare with our stack sending) to B's kernel receiver.
-        double send = Median(rounds, () => SocketToSocket(client, server, bytes));
-        double receive = Median(rounds, () => SocketToSocket(server, client, bytes));
+        double send = Sending ? Median(rounds, () => SocketToSocket(client, server, bytes)) : double.NaN;
+        double receive = Receiving ? Median(rounds, () => SocketToSocket(server, client, bytes)) : double.NaN;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  veth: {send / 1e9:0.00} GB/s A→B, {receive / 1e9:0.00} GB/s B→A"));
         return (send, receive);
     }
@@ -135,8 +144,8 @@ internal static class TapComparison
         var accept = listener.AcceptAsync();
         var ours = await stack.ConnectTcpAsync(Ipv4Address.Parse("10.80.0.1"), Port, TimeSpan.FromSeconds(30));
         using var kernel = await accept;
-        double send = Median(rounds, () => OursToSocket(ours, kernel, bytes));
-        double receive = Median(rounds, () => SocketToOurs(kernel, ours, bytes));
+        double send = Sending ? Median(rounds, () => OursToSocket(ours, kernel, bytes)) : double.NaN;
+        double receive = Receiving ? Median(rounds, () => SocketToOurs(kernel, ours, bytes)) : double.NaN;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  TAP: {send / 1e9:0.00} GB/s ours→Linux, {receive / 1e9:0.00} GB/s Linux→ours"));
         await ours.DisposeAsync();
         return (send, receive);
@@ -191,18 +200,24 @@ internal static class TapComparison
             for (long sent = 0; sent < bytes;)
                 sent += from.Send(Chunk.AsSpan(0, (int)Math.Min(Chunk.Length, bytes - sent)));
         });
-        var input = to.Input;
+        // Read as an application does, awaiting the pipe: its continuation runs on the thread the pipe
+        // schedules it on (blocking a thread on each read would add a second hop per read).
+        DrainAsync(to.Input, bytes).GetAwaiter().GetResult();
+        send.GetAwaiter().GetResult();
+        return bytes / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task DrainAsync(PipeReader input, long bytes)
+    {
         for (long received = 0; received < bytes;)
         {
-            var result = input.ReadAsync().AsTask().GetAwaiter().GetResult();
+            var result = await input.ReadAsync();
             long take = Math.Min(result.Buffer.Length, bytes - received);
             received += take;
             input.AdvanceTo(result.Buffer.GetPosition(take));
             if (result.IsCompleted && received < bytes)
                 throw new IOException($"the connection ended after {received} of {bytes} bytes");
         }
-        send.GetAwaiter().GetResult();
-        return bytes / clock.Elapsed.TotalSeconds;
     }
 
     private static void Drain(Socket socket, long bytes)

@@ -196,6 +196,26 @@ public class KernelInteropTests
         Assert.Contains("shorter name", e.Message);
     }
 
+    // A stack reads its TAP device on its own loop (FrameSource); a device used on its own is started with
+    // a reader thread instead, and pushes what Linux sends.
+    [Fact]
+    public async Task Tap_device_started_with_a_reader_thread_delivers_what_linux_sends()
+    {
+        await using var peer = await KernelPeer.CreateAsync($"{KernelAddress}/24");
+        var arpRequests = 0;
+        peer.Tap.Start((ReadOnlySpan<byte> frame, in FrameOffload _) =>
+        {
+            if (EthernetHeader.TryParse(frame, out var ethernet) && ethernet.EtherType == (ushort)EtherType.Arp)
+                Interlocked.Increment(ref arpRequests);
+        });
+        Assert.Throws<InvalidOperationException>(() => peer.Tap.FrameSource.TryReceive((ReadOnlySpan<byte> _, in FrameOffload _) => { }));
+
+        // Nobody answers: Linux asks for the address again and again, and ping gives up.
+        await peer.ExecAsync($"ping -c 1 -W 2 {OurAddress}");
+
+        Assert.True(Volatile.Read(ref arpRequests) >= 1);
+    }
+
     [Fact]
     public async Task Device_deleted_under_the_stack_stops_the_reader_with_a_reason()
     {

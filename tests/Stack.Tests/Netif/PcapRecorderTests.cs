@@ -69,4 +69,51 @@ public class PcapRecorderTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Frames_the_stack_reads_through_the_wrapped_links_source_are_recorded()
+    {
+        var inner = new SourceLink();
+        var output = new MemoryStream();
+        using var recorder = new PcapRecorder(inner, output, TimeProvider.System, ownsStream: false);
+        var source = Assert.IsAssignableFrom<IFrameSource>(recorder.FrameSource);
+        var got = new List<byte[]>();
+        FrameReceiver receiver = (ReadOnlySpan<byte> frame, in FrameOffload _) => got.Add(frame.ToArray());
+
+        inner.Frames.Enqueue(Captures.ArpRequest);
+        inner.Frames.Enqueue(Captures.ArpRequest[..30]);
+        Assert.Equal(Captures.ArpRequest.Length, source.TryReceive(receiver));
+        Assert.Equal(30, source.TryReceive(receiver));
+        Assert.Equal(0, source.TryReceive(receiver));
+        source.Interrupt();
+        recorder.Flush();
+
+        Assert.Equal([Captures.ArpRequest, Captures.ArpRequest[..30]], got);
+        Assert.Equal(2, recorder.FramesRecorded);
+        Assert.Equal(24 + 2 * 16 + Captures.ArpRequest.Length + 30, output.Length);
+        Assert.Equal(1, inner.Interrupts);
+        Assert.Null(new PcapRecorder(new SourceLink(withSource: false), new MemoryStream(), TimeProvider.System).FrameSource);
+    }
+
+    private sealed class SourceLink(bool withSource = true) : INetworkInterface, IFrameSource
+    {
+        public Queue<byte[]> Frames { get; } = new();
+        public int Interrupts { get; private set; }
+        public int Mtu => 1500;
+        public IFrameSource? FrameSource => withSource ? this : null;
+        public void Start(FrameReceiver receiver) => throw new InvalidOperationException("read through the source");
+        public void Transmit(ReadOnlySpan<byte> frame) { }
+        public void Dispose() { }
+
+        public int TryReceive(FrameReceiver receiver)
+        {
+            if (!Frames.TryDequeue(out var frame))
+                return 0;
+            receiver(frame, default);
+            return frame.Length;
+        }
+
+        public void Wait() { }
+        public void Interrupt() => Interrupts++;
+    }
 }
