@@ -46,27 +46,35 @@ internal interface IIpv4Output
 
     /// <summary>
     /// What the link does for us: with <see cref="Netif.LinkOffloads.Checksum"/> TCP may leave its checksum
-    /// partial (<see cref="SendTcpPartial"/>); with <see cref="Netif.LinkOffloads.TcpSegmentation"/> it may
+    /// partial (<see cref="SendTcpPartial(Ipv4Address, Span{byte}, int, TimeSpan)"/>); with <see cref="Netif.LinkOffloads.TcpSegmentation"/> it may
     /// also send segments of more than one MSS, up to 65535 bytes of IPv4 packet, which the link cuts.
     /// </summary>
     Netif.LinkOffloads Offloads { get; }
 
     /// <summary>
     /// Where the next datagram's payload may be built in place (<see cref="Mtu"/> - 20 bytes, or 65515
-    /// with segmentation offload): a <see cref="Send"/> or <see cref="SendTcpPartial"/> of a prefix of
+    /// with segmentation offload): a <see cref="Send"/> or <see cref="SendTcpPartial(Ipv4Address, Span{byte}, int, TimeSpan)"/> of a prefix of
     /// this span skips copying it. Valid until the next send.
     /// </summary>
     Span<byte> PayloadBuffer { get; }
 
     /// <summary>
     /// Sends a TCP segment whose checksum field holds only the pseudo-header sum
-    /// (<see cref="TcpHeader.WritePartialChecksum"/>), for the link to complete. A segment whose data is
+    /// (<see cref="TcpHeader.WritePartialChecksum(Span{byte}, Ipv4Address, Ipv4Address)"/>), for the link to complete. A segment whose data is
     /// longer than <paramref name="segmentSize"/> is sent as one frame the link cuts into
     /// <paramref name="segmentSize"/>-byte segments. Where the link cannot (loopback, a next hop still
     /// being resolved, no offload) the checksum is completed here, in <paramref name="segment"/>, and the
     /// datagram takes the path of <see cref="Send"/>.
     /// </summary>
     DropReason SendTcpPartial(Ipv4Address destination, Span<byte> segment, int segmentSize, TimeSpan now);
+
+    /// <summary>
+    /// <see cref="SendTcpPartial(Ipv4Address, Span{byte}, int, TimeSpan)"/> for a segment given as its TCP
+    /// <paramref name="header"/> (checksum field: the pseudo-header sum over header and data) and its
+    /// <paramref name="data"/> where it lies: over an offloading link the data goes to the link without being
+    /// copied here. A header built at the start of <see cref="PayloadBuffer"/> is not copied either.
+    /// </summary>
+    DropReason SendTcpPartial(Ipv4Address destination, Span<byte> header, ReadOnlySpan<byte> data, int segmentSize, TimeSpan now);
 
     /// <summary>
     /// Sends <paramref name="payload"/> (for TCP: header with checksum filled in, plus data) in an IPv4

@@ -98,31 +98,38 @@ internal sealed partial class Ipv4Interface
     /// <inheritdoc/>
     public DropReason SendTcpPartial(Ipv4Address destination, Span<byte> segment, int segmentSize, TimeSpan now)
     {
-        if (segment.Length > Ipv4Header.MaxTotalLength - Ipv4Header.MinLength)
+        int headerLength = (segment[12] >> 4) * 4; // the data offset of a header TCP built
+        return SendTcpPartial(destination, segment[..headerLength], segment[headerLength..], segmentSize, now);
+    }
+
+    /// <inheritdoc/>
+    public DropReason SendTcpPartial(Ipv4Address destination, Span<byte> header, ReadOnlySpan<byte> data, int segmentSize, TimeSpan now)
+    {
+        int length = header.Length + data.Length;
+        if (length > Ipv4Header.MaxTotalLength - Ipv4Header.MinLength)
             return DropReason.TooBig;
-        int payloadLength = segment.Length - (segment[12] >> 4) * 4; // the data offset of a header TCP built
-        bool segmented = payloadLength > segmentSize && segmentSize > 0;
+        bool segmented = data.Length > segmentSize && segmentSize > 0;
         var source = Settings?.Address ?? Ipv4Address.Any;
         bool direct = (Offloads & Netif.LinkOffloads.Checksum) != 0
             && (!segmented || (Offloads & Netif.LinkOffloads.TcpSegmentation) != 0)
-            && (segmented || Ipv4Header.MinLength + segment.Length <= Mtu)
+            && (segmented || Ipv4Header.MinLength + length <= Mtu)
             && !(Settings is { } own && (destination == own.Address || destination.IsLoopback));
         MacAddress link = default;
         if (!direct || !TryResolveNow(destination, now, out link))
         {
-            // Loopback, a link without the offload, or a next hop still being resolved: finish the
-            // checksum here and take the ordinary path (which may fragment or queue behind ARP).
+            // Loopback, a link without the offload, or a next hop still being resolved: join the segment,
+            // finish the checksum here and take the ordinary path (which may fragment or queue behind ARP).
+            var segment = length <= PayloadBuffer.Length ? PayloadBuffer[..length] : new byte[length];
+            PlaceAt(header, segment);
+            PlaceAt(data, segment[header.Length..]);
             InternetChecksum.CompletePartial(segment, VirtioNetHeader.TcpChecksumOffset);
             return Send(source, destination, IpProtocol.Tcp, segment, now);
         }
-        var header = new Ipv4Header(0, (ushort)(Ipv4Header.MinLength + segment.Length), _nextIdentification, DontFragment: false, false, 0, DefaultTtl, IpProtocol.Tcp, source, destination);
+        var ipHeader = new Ipv4Header(0, (ushort)(Ipv4Header.MinLength + length), _nextIdentification, DontFragment: false, false, 0, DefaultTtl, IpProtocol.Tcp, source, destination);
         // Segments the link cuts take consecutive identifications, as Linux's TSO does.
-        _nextIdentification += (ushort)(segmented ? (payloadLength + segmentSize - 1) / segmentSize : 1);
-        var ipPacket = _frame.AsSpan(EthernetHeader.Length, Ipv4Header.MinLength + segment.Length);
-        header.Emit(ipPacket);
-        var slot = ipPacket[Ipv4Header.MinLength..];
-        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(segment), ref MemoryMarshal.GetReference(slot)))
-            segment.CopyTo(slot);
+        _nextIdentification += (ushort)(segmented ? (data.Length + segmentSize - 1) / segmentSize : 1);
+        ipHeader.Emit(_frame.AsSpan(EthernetHeader.Length, Ipv4Header.MinLength));
+        PlaceAt(header, PayloadBuffer);
         EmitFrameHeader(link);
         const int transportStart = EthernetHeader.Length + Ipv4Header.MinLength;
         var offload = new Netif.FrameOffload
@@ -130,11 +137,19 @@ internal sealed partial class Ipv4Interface
             ChecksumStart = transportStart,
             ChecksumOffset = VirtioNetHeader.TcpChecksumOffset,
             SegmentSize = segmented ? (ushort)segmentSize : (ushort)0,
-            HeaderLength = (ushort)(transportStart + segment.Length - payloadLength),
+            HeaderLength = (ushort)(transportStart + header.Length),
         };
         Counters.CountOut();
-        _offloadedTransmit!(_frame.AsSpan(0, EthernetHeader.Length + ipPacket.Length), offload);
+        // The data goes to the link from where it lies (a TCP send buffer): gathered, not copied here.
+        _offloadedTransmit!(_frame.AsSpan(0, transportStart + header.Length), data, offload);
         return DropReason.None;
+    }
+
+    // Copies `part` to the start of `destination` unless it is already there (built in place).
+    private static void PlaceAt(ReadOnlySpan<byte> part, Span<byte> destination)
+    {
+        if (!part.IsEmpty && !Unsafe.AreSame(ref MemoryMarshal.GetReference(part), ref MemoryMarshal.GetReference(destination)))
+            part.CopyTo(destination);
     }
 
     /// <inheritdoc/>

@@ -33,8 +33,11 @@ internal sealed partial class Ipv4Interface : IIpv4Output
     /// <summary>Sends one frame on the link (the span is valid only during the call).</summary>
     public delegate void FrameTransmitter(ReadOnlySpan<byte> frame);
 
-    /// <summary>Sends one frame with offload requests for the link (the span is valid only during the call).</summary>
-    public delegate void OffloadedFrameTransmitter(ReadOnlySpan<byte> frame, in Netif.FrameOffload offload);
+    /// <summary>
+    /// Sends one frame with offload requests for the link, given as its headers and then its payload where it
+    /// lies (the spans are valid only during the call).
+    /// </summary>
+    public delegate void OffloadedFrameTransmitter(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in Netif.FrameOffload offload);
 
     private readonly OffloadedFrameTransmitter? _offloadedTransmit;
 

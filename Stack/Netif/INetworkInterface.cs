@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Apps.Stack.Netif;
 
 /// <summary>
@@ -48,5 +50,30 @@ public interface INetworkInterface : IDisposable
         if (offload.NeedsLink)
             throw new NotSupportedException("this link performs no checksum or segmentation offload; send complete frames");
         Transmit(frame);
+    }
+
+    /// <summary>
+    /// Sends one frame given in two parts: its <paramref name="headers"/>, then the <paramref name="payload"/>
+    /// where it lies (a TCP send buffer), so that a link that gathers (a TAP device's writev) copies it once.
+    /// Any other link gets the two parts joined.
+    /// </summary>
+    void Transmit(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in FrameOffload offload)
+    {
+        if (payload.IsEmpty)
+        {
+            Transmit(headers, offload);
+            return;
+        }
+        var frame = ArrayPool<byte>.Shared.Rent(headers.Length + payload.Length);
+        try
+        {
+            headers.CopyTo(frame);
+            payload.CopyTo(frame.AsSpan(headers.Length));
+            Transmit(frame.AsSpan(0, headers.Length + payload.Length), offload);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
     }
 }

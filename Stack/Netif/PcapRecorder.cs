@@ -109,6 +109,23 @@ public sealed class PcapRecorder : INetworkInterface
         _inner.Transmit(frame, offload);
     }
 
+    /// <inheritdoc/>
+    public void Transmit(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in FrameOffload offload)
+    {
+        var joined = ArrayPool<byte>.Shared.Rent(headers.Length + payload.Length);
+        try
+        {
+            headers.CopyTo(joined);
+            payload.CopyTo(joined.AsSpan(headers.Length));
+            Record(joined.AsSpan(0, headers.Length + payload.Length), offload);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+        _inner.Transmit(headers, payload, offload);
+    }
+
     // A checksum left partial for the link (or by the kernel) is completed in the recorded copy, as it
     // is on the wire, so that the capture decodes cleanly; a super-frame is recorded whole.
     private void Record(ReadOnlySpan<byte> frame, in FrameOffload offload)

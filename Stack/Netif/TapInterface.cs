@@ -164,32 +164,37 @@ public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
             return 0;
         try
         {
-            if (ReadError is not null)
-                return 0;
-            fixed (byte* p = buffer)
-            {
-                while (true)
-                {
-                    nint n = LinuxNative.Read(_fd, p, buffer.Length);
-                    if (n > 0)
-                    {
-                        Deliver(receiver, new ReadOnlySpan<byte>(p, (int)n));
-                        return (int)n;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (n < 0 && errno == LinuxNative.EINTR)
-                        continue;
-                    if (n < 0 && errno == LinuxNative.EAGAIN)
-                        return 0;
-                    // The device was deleted under us: stop reading rather than spin on a descriptor that stays readable.
-                    ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
-                    return 0;
-                }
-            }
+            return ReadError is null ? Math.Max(ReadOne(buffer, receiver), 0) : 0;
         }
         finally
         {
             Leave();
+        }
+    }
+
+    // Reads one frame into `buffer` and delivers it: its length, 0 when none waits (EAGAIN), or -1 when the
+    // device failed (deleted under us; ReadError says why), after which nobody reads it again rather than
+    // spin on a descriptor that stays readable.
+    private int ReadOne(byte[] buffer, FrameReceiver receiver)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                nint n = LinuxNative.Read(_fd, p, buffer.Length);
+                if (n > 0)
+                {
+                    Deliver(receiver, new ReadOnlySpan<byte>(p, (int)n));
+                    return (int)n;
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (n < 0 && errno == LinuxNative.EINTR)
+                    continue;
+                if (n < 0 && errno == LinuxNative.EAGAIN)
+                    return 0;
+                ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
+                return -1;
+            }
         }
     }
 
@@ -242,38 +247,24 @@ public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
     {
         var buffer = NewReadBuffer();
         var fds = stackalloc LinuxNative.PollFd[2];
-        fixed (byte* p = buffer)
+        while (!_closing)
         {
-            while (!_closing)
+            fds[0] = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
+            fds[1] = new LinuxNative.PollFd { Fd = _wake, Events = LinuxNative.POLLIN };
+            int ready = LinuxNative.Poll(fds, 2, -1);
+            if (ready < 0)
             {
-                fds[0] = new LinuxNative.PollFd { Fd = _fd, Events = LinuxNative.POLLIN };
-                fds[1] = new LinuxNative.PollFd { Fd = _wake, Events = LinuxNative.POLLIN };
-                int ready = LinuxNative.Poll(fds, 2, -1);
-                if (ready < 0)
-                {
-                    if (Marshal.GetLastPInvokeError() == LinuxNative.EINTR)
-                        continue;
-                    return;
-                }
-                if (_closing || fds[1].Revents != 0)
-                    return;
-                // Drain what is queued; EAGAIN ends the batch. Any other error (the device was deleted
-                // under us) ends the reader rather than spinning on a descriptor that stays readable.
-                while (true)
-                {
-                    nint n = LinuxNative.Read(_fd, p, buffer.Length);
-                    if (n > 0)
-                    {
-                        Deliver(receiver, new ReadOnlySpan<byte>(p, (int)n));
-                        continue;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (n < 0 && errno is LinuxNative.EAGAIN or LinuxNative.EINTR)
-                        break;
-                    ReadError = n == 0 ? "end of file" : Marshal.GetPInvokeErrorMessage(errno);
-                    return;
-                }
+                if (Marshal.GetLastPInvokeError() == LinuxNative.EINTR)
+                    continue;
+                return;
             }
+            if (_closing || fds[1].Revents != 0)
+                return;
+            // Drain what is queued; EAGAIN ends the batch, a failed device the reader.
+            int read;
+            while ((read = ReadOne(buffer, receiver)) > 0) { }
+            if (read < 0)
+                return;
         }
     }
 
@@ -316,16 +307,22 @@ public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
     }
 
     /// <inheritdoc/>
-    public void Transmit(ReadOnlySpan<byte> frame) => Transmit(frame, default);
+    public void Transmit(ReadOnlySpan<byte> frame) => Transmit(frame, default, default);
 
     /// <inheritdoc/>
-    public void Transmit(ReadOnlySpan<byte> frame, in FrameOffload offload)
+    public void Transmit(ReadOnlySpan<byte> frame, in FrameOffload offload) => Transmit(frame, default, offload);
+
+    /// <summary>
+    /// Sends one frame given in two parts (headers, then the payload where it lies) with one writev(2): the
+    /// kernel copies the payload straight from the caller's buffer.
+    /// </summary>
+    public void Transmit(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in FrameOffload offload)
     {
         if (!_vnet)
         {
             if (offload.NeedsLink)
                 throw new NotSupportedException($"TAP device {Name} was opened without offloads; send complete frames");
-            Write(frame);
+            Write(default, headers, payload);
             return;
         }
         var header = new VirtioNetHeader(
@@ -334,7 +331,7 @@ public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
             offload.HeaderLength, offload.SegmentSize, offload.ChecksumStart, offload.ChecksumOffset);
         Span<byte> prefix = stackalloc byte[VirtioNetHeader.Length];
         header.Emit(prefix);
-        if (Write(frame, prefix) && header.IsSegmented)
+        if (Write(prefix, headers, payload) && header.IsSegmented)
             Interlocked.Increment(ref _segmentedOut);
     }
 
@@ -350,21 +347,28 @@ public sealed unsafe class TapInterface : INetworkInterface, IFrameSource
 
     private void Leave() => Interlocked.Decrement(ref _users);
 
-    private bool Write(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> prefix = default)
+    // One writev(2) of the virtio-net header (offload mode; else empty) and the frame's parts: the kernel wants
+    // a frame in one call.
+    private bool Write(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
     {
         if (!Enter())
             return false;
         try
         {
-            fixed (byte* p = frame)
-            fixed (byte* h = prefix)
+            fixed (byte* v = prefix)
+            fixed (byte* h = headers)
+            fixed (byte* p = payload)
             {
-                // One writev(2) for the virtio-net header and the frame: the kernel wants them in one call.
-                var vectors = stackalloc LinuxNative.IoVec[2];
-                vectors[0] = new LinuxNative.IoVec { Base = h, Length = (nuint)prefix.Length };
-                vectors[1] = new LinuxNative.IoVec { Base = p, Length = (nuint)frame.Length };
-                nint written = prefix.IsEmpty ? LinuxNative.Write(_fd, p, frame.Length) : LinuxNative.Writev(_fd, vectors, 2);
-                if (written == prefix.Length + frame.Length)
+                var vectors = stackalloc LinuxNative.IoVec[3];
+                int count = 0;
+                if (!prefix.IsEmpty)
+                    vectors[count++] = new LinuxNative.IoVec { Base = v, Length = (nuint)prefix.Length };
+                vectors[count++] = new LinuxNative.IoVec { Base = h, Length = (nuint)headers.Length };
+                if (!payload.IsEmpty)
+                    vectors[count++] = new LinuxNative.IoVec { Base = p, Length = (nuint)payload.Length };
+                nint length = prefix.Length + headers.Length + payload.Length;
+                nint written = count == 1 ? LinuxNative.Write(_fd, h, headers.Length) : LinuxNative.Writev(_fd, vectors, count);
+                if (written == length)
                     return true;
                 Interlocked.Increment(ref _writeDrops);
                 return false;

@@ -112,10 +112,17 @@ public readonly record struct TcpHeader(
     /// not complemented (what Linux puts there for CHECKSUM_PARTIAL). Summing the whole segment with this
     /// in place and complementing gives the RFC 9293 §3.1 checksum (see <see cref="InternetChecksum.CompletePartial"/>).
     /// </summary>
-    public static void WritePartialChecksum(Span<byte> segment, Ipv4Address source, Ipv4Address destination)
+    public static void WritePartialChecksum(Span<byte> segment, Ipv4Address source, Ipv4Address destination) =>
+        WritePartialChecksum(segment, segment.Length, source, destination);
+
+    /// <summary>
+    /// <see cref="WritePartialChecksum(Span{byte}, Ipv4Address, Ipv4Address)"/> into a header whose segment
+    /// (header and data) is <paramref name="segmentLength"/> bytes long: the data need not follow it in memory.
+    /// </summary>
+    public static void WritePartialChecksum(Span<byte> header, int segmentLength, Ipv4Address source, Ipv4Address destination)
     {
-        uint sum = InternetChecksum.PseudoHeader(source, destination, IpProtocol, (ushort)segment.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], (ushort)~InternetChecksum.Fold(sum));
+        uint sum = InternetChecksum.PseudoHeader(source, destination, IpProtocol, (ushort)segmentLength);
+        BinaryPrimitives.WriteUInt16BigEndian(header[16..], (ushort)~InternetChecksum.Fold(sum));
     }
 
     /// <summary>True when the checksum of a complete segment verifies (RFC 9293 §3.1).</summary>

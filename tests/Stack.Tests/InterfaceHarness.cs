@@ -22,9 +22,10 @@ internal sealed class InterfaceHarness
     public InterfaceHarness(int mtu = 1500, bool configure = true, LinkOffloads offloads = LinkOffloads.None)
     {
         Interface = new Ipv4Interface(OurMac, mtu, frame => Sent.Add(frame.ToArray()), b => _random.NextBytes(b), Counters, offloads,
-            offloads == LinkOffloads.None ? null : (ReadOnlySpan<byte> frame, in FrameOffload offload) =>
+            offloads == LinkOffloads.None ? null : (ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in FrameOffload offload) =>
             {
-                Sent.Add(frame.ToArray());
+                Sent.Add([.. headers, .. payload]);
+                GatheredPayloads.Add(payload.ToArray());
                 Offloads.Add(offload);
             });
         if (configure)
@@ -37,6 +38,9 @@ internal sealed class InterfaceHarness
     public StackCounters Counters { get; } = new();
     public Ipv4Interface Interface { get; }
     public List<byte[]> Sent { get; } = [];
+
+    /// <summary>For frames sent with offload requests: the payload part handed to the link apart from the headers.</summary>
+    public List<byte[]> GatheredPayloads { get; } = [];
 
     /// <summary>The offload requests of frames sent with them (a link with offloads only).</summary>
     public List<FrameOffload> Offloads { get; } = [];

@@ -125,21 +125,24 @@ internal sealed class TcpTransport : ITcpTransport, ITcpSegmentSink
         int length = header.Length + payload.Length;
         var output = _output!;
         var inPlace = output.PayloadBuffer; // built where the IP layer sends from: one copy less
-        var segment = length <= inPlace.Length ? inPlace[..length] : _segment.AsSpan(0, length);
-        header.Emit(segment);
-        payload.CopyTo(segment[header.Length..]);
         DropReason result;
         if (_partialChecksums)
         {
-            // The link sums the data (RFC 9293 §3.1 checksum completed by the offload).
-            TcpHeader.WritePartialChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
+            // The link sums the data (RFC 9293 §3.1 checksum completed by the offload), so the data never
+            // needs to sit behind the header here: it goes to the link from the send buffer where it lies.
+            var head = inPlace[..header.Length];
+            header.Emit(head);
+            TcpHeader.WritePartialChecksum(head, length, tuple.LocalAddress, tuple.RemoteAddress);
             // Each cut segment repeats this header: with SACK blocks it is longer than the MSS assumed,
             // so the pieces shrink to keep within the MTU should the kernel cut them (when it forwards).
             if (segmentSize > 0) segmentSize = Math.Min(segmentSize, output.Mtu - Ipv4Header.MinLength - header.Length);
-            result = output.SendTcpPartial(tuple.RemoteAddress, segment, segmentSize, _now);
+            result = output.SendTcpPartial(tuple.RemoteAddress, head, payload, segmentSize, _now);
         }
         else
         {
+            var segment = length <= inPlace.Length ? inPlace[..length] : _segment.AsSpan(0, length);
+            header.Emit(segment);
+            payload.CopyTo(segment[header.Length..]);
             TcpHeader.WriteChecksum(segment, tuple.LocalAddress, tuple.RemoteAddress);
             result = output.Send(tuple.RemoteAddress, TcpHeader.IpProtocol, segment, _now);
         }

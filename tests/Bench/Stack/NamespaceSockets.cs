@@ -12,6 +12,10 @@ namespace Apps.Bench.Stack;
 internal static class NamespaceSockets
 {
     private const int CLONE_NEWNET = 0x40000000;
+    private const int IpProtocolTcp = 6, TcpCongestion = 13; // linux/tcp.h TCP_CONGESTION
+
+    /// <summary>The congestion control every socket made here uses (an accepted one inherits its listener's); null: the namespace's default.</summary>
+    public static string? CongestionControl { get; set; }
 
     [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static extern int SetNs(int fd, int nstype);
@@ -29,6 +33,8 @@ internal static class NamespaceSockets
                 if (SetNs((int)handle.DangerousGetHandle(), CLONE_NEWNET) != 0)
                     throw new IOException($"setns into {netns} failed (errno {Marshal.GetLastPInvokeError()}); run as root");
                 socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                if (CongestionControl is { } name)
+                    socket.SetRawSocketOption(IpProtocolTcp, TcpCongestion, System.Text.Encoding.ASCII.GetBytes(name));
             }
             catch (Exception e)
             {

@@ -44,6 +44,7 @@ internal static class TapComparison
         var directions = (Value(args, "--direction") ?? "send,receive").Split(',');
         Sending = directions.Contains("send");
         Receiving = directions.Contains("receive");
+        NamespaceSockets.CongestionControl = Value(args, "--kernel-cc");
         Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
         var rows = new List<string>();
         foreach (int mtu in mtus)

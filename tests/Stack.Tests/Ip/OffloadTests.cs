@@ -56,6 +56,40 @@ public class OffloadTests
     }
 
     [Fact]
+    public void Data_given_apart_from_its_header_reaches_the_link_apart_too()
+    {
+        var h = new InterfaceHarness(offloads: Both);
+        h.LearnPeer();
+        var whole = PartialSegment(10 * 1448, Us, Peer);
+        var header = whole[..20];
+        var data = whole[20..]; // as it lies in a send buffer
+
+        Assert.Equal(DropReason.None, h.Interface.SendTcpPartial(Peer, header, data, 1448, h.Now));
+
+        Assert.Equal(data, Assert.Single(h.GatheredPayloads)); // not joined to the headers by the IP layer
+        var (ip, payload) = ParseIp(Assert.Single(h.Sent));
+        Assert.Equal(20 + whole.Length, ip.TotalLength);
+        Assert.Equal(whole, payload);
+        Assert.Equal(new FrameOffload { ChecksumStart = 34, ChecksumOffset = 16, SegmentSize = 1448, HeaderLength = 54 }, Assert.Single(h.Offloads));
+    }
+
+    [Fact]
+    public void Data_given_apart_is_joined_and_summed_where_the_link_cannot_help()
+    {
+        var h = new InterfaceHarness(offloads: Both);
+        var whole = PartialSegment(3000, Us, Peer);
+
+        h.Interface.SendTcpPartial(Peer, whole[..20], whole[20..], 1448, h.Now); // waits for ARP
+        h.Receive(InterfaceHarness.Arp(ArpOperation.Reply, PeerMac, Peer, OurMac, Us, OurMac));
+
+        var joined = h.Sent.Skip(1).Select(ParseIp).SelectMany(f => f.Payload).ToArray();
+        Assert.Equal(whole.Length, joined.Length);
+        Assert.Equal(whole[20..], joined[20..]);
+        Assert.True(TcpHeader.VerifyChecksum(joined, Us, Peer));
+        Assert.Empty(h.GatheredPayloads);
+    }
+
+    [Fact]
     public void A_segment_within_the_mtu_asks_only_for_the_checksum()
     {
         var h = new InterfaceHarness(offloads: Both);

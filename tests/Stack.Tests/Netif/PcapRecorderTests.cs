@@ -95,6 +95,40 @@ public class PcapRecorderTests
         Assert.Null(new PcapRecorder(new SourceLink(withSource: false), new MemoryStream(), TimeProvider.System).FrameSource);
     }
 
+    [Fact]
+    public void A_frame_sent_in_two_parts_is_recorded_whole_and_passed_on_in_two_parts()
+    {
+        var inner = new SourceLink();
+        var output = new MemoryStream();
+        using var recorder = new PcapRecorder(inner, output, TimeProvider.System, ownsStream: false);
+        var frame = Captures.ArpRequest;
+
+        recorder.Transmit(frame[..14], frame[14..], default);
+        recorder.Flush();
+
+        Assert.Equal(frame, output.ToArray()[(24 + 16)..]);
+        var (headers, payload) = Assert.Single(inner.Gathered);
+        Assert.Equal(frame[..14], headers);
+        Assert.Equal(frame[14..], payload);
+    }
+
+    [Fact]
+    public void A_link_that_does_not_gather_gets_the_two_parts_joined()
+    {
+        using var net = new SimulatedNetwork();
+        INetworkInterface a = net.Switch.CreatePort();
+        var b = net.Switch.CreatePort();
+        var got = new List<byte[]>();
+        b.Start((ReadOnlySpan<byte> frame, in FrameOffload _) => got.Add(frame.ToArray()));
+        a.Start((ReadOnlySpan<byte> _, in FrameOffload _) => { });
+        var frame = Captures.ArpRequest;
+
+        a.Transmit(frame[..14], frame[14..], default);
+        net.Time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.Equal(frame, Assert.Single(got));
+    }
+
     private sealed class SourceLink(bool withSource = true) : INetworkInterface, IFrameSource
     {
         public Queue<byte[]> Frames { get; } = new();
@@ -102,7 +136,10 @@ public class PcapRecorderTests
         public int Mtu => 1500;
         public IFrameSource? FrameSource => withSource ? this : null;
         public void Start(FrameReceiver receiver) => throw new InvalidOperationException("read through the source");
+        public List<(byte[] Headers, byte[] Payload)> Gathered { get; } = [];
         public void Transmit(ReadOnlySpan<byte> frame) { }
+        public void Transmit(ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload, in FrameOffload offload) =>
+            Gathered.Add((headers.ToArray(), payload.ToArray()));
         public void Dispose() { }
 
         public int TryReceive(FrameReceiver receiver)
