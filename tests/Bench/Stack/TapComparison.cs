@@ -16,11 +16,13 @@ namespace Apps.Bench.Stack;
 /// kernel talking to itself over a veth pair between two network namespaces. Both in one run, both
 /// directions, with the same MTU; prints GB/s and ours/anchor. Everything runs in this process: the
 /// kernel's ends are host sockets created inside the namespaces (see <see cref="NamespaceSockets"/>).
-/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N] [--offloads on,off] [--direction send,receive]</c>;
+/// Run (root): <c>dotnet run -c Release --project tests/Bench -- tap [--mib N] [--rounds N] [--mtu 1500,65000] [--buffer-kib N] [--offloads on,off] [--direction send,receive] [--kernel-cc cubic|bbr|default]</c>;
 /// each MTU (default 1500 and 65000) applies to both links, our MSS follows it, and <c>--buffer-kib</c>
 /// (default 1024) sets our TCP send and receive buffers (the kernel tunes its own). Our side runs once per
 /// <c>--offloads</c> mode: "on" opens the TAP device with virtio-net offloads (TSO/GSO super-frames both
 /// ways, as veth has), "off" as a plain TAP (one frame per MTU-sized packet), so both show in one run.
+/// <c>--direction</c> leaves one transfer out (for profiling the other); <c>--kernel-cc</c> (default cubic, as our
+/// TCP) sets the congestion control of every kernel socket, veth and TAP alike.
 /// </summary>
 /// <remarks>
 /// The namespaces and devices are created with iproute2 and removed at the end, whatever happens. The
@@ -44,8 +46,11 @@ internal static class TapComparison
         var directions = (Value(args, "--direction") ?? "send,receive").Split(',');
         Sending = directions.Contains("send");
         Receiving = directions.Contains("receive");
-        NamespaceSockets.CongestionControl = Value(args, "--kernel-cc");
-        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides");
+        // Like with like: our TCP runs CUBIC (RFC 9438), Linux's default, whatever this host's default is (BBR's
+        // pacing makes both kernel ends much slower here); "default" keeps the namespaces' own.
+        var cc = Value(args, "--kernel-cc") ?? "cubic";
+        NamespaceSockets.CongestionControl = cc == "default" ? null : cc;
+        Console.WriteLine($"TCP bulk, {mib} MiB per transfer, median of {rounds} after 2 s of warm-up; our TCP buffers {buffer / 1024} KiB; Nagle off on both sides; kernel congestion control {cc}");
         var rows = new List<string>();
         foreach (int mtu in mtus)
             rows.AddRange(await MeasureAsync(mtu, (long)mib * 1024 * 1024, rounds, buffer, modes));
