@@ -4,19 +4,21 @@ using System.Collections.Concurrent;
 namespace Apps.Stack;
 
 /// <summary>
-/// A memory pool of fixed-size blocks for the pipes between TCP connections and applications. A block
-/// is rented on one thread (the application writing, the loop receiving) and returned on another (the
-/// reader), which defeats <see cref="ArrayPool{T}.Shared"/>'s per-thread caches; here every thread
-/// shares one queue, so a bulk transfer reuses the same blocks instead of allocating new ones.
+/// A memory pool of fixed-size blocks for the pipes between connections and applications (our TCP's, and
+/// Conduit's over host sockets and under Kestrel). A block is rented on one thread (the application writing,
+/// the loop or socket receiving) and returned on another (the reader), which defeats
+/// <see cref="ArrayPool{T}.Shared"/>'s per-thread caches, and hundreds of connections at once exhaust its
+/// per-core stacks, after which every rent is a new array for the GC; here every thread shares one queue.
+/// Blocks live on the pinned object heap, as Kestrel's own pool's do: sockets pin them for every I/O.
 /// </summary>
 /// <remarks>At most <see cref="MaxRetained"/> free blocks are kept; beyond that, returned blocks go to the GC.</remarks>
-internal sealed class BlockMemoryPool : MemoryPool<byte>
+public sealed class BlockMemoryPool : MemoryPool<byte>
 {
     /// <summary>Size of every block.</summary>
     public const int BlockSize = 16 * 1024;
 
-    /// <summary>Free blocks kept for reuse (8 MiB).</summary>
-    public const int MaxRetained = 512;
+    /// <summary>Free blocks kept for reuse (32 MiB): enough for a burst of a thousand connections.</summary>
+    public const int MaxRetained = 2048;
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _freeCount;
@@ -55,7 +57,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
 
     private sealed class Block(BlockMemoryPool owner) : IMemoryOwner<byte>
     {
-        private readonly byte[] _array = new byte[BlockSize];
+        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
         public int Rented = 1;
 
         public Memory<byte> Memory => _array;

@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using Apps.Conduit.Transports;
+using Apps.Stack;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Apps.Conduit.Kestrel;
@@ -65,7 +68,7 @@ public sealed class ConduitConnectionListenerFactory(IConduitTransport transport
         public ValueTask DisposeAsync() => listener.DisposeAsync();
     }
 
-    private sealed class Context : ConnectionContext
+    private sealed class Context : ConnectionContext, IMemoryPoolFeature
     {
         private readonly ConduitConnection _connection;
 
@@ -77,7 +80,11 @@ public sealed class ConduitConnectionListenerFactory(IConduitTransport transport
             LocalEndPoint = connection.LocalEndPoint;
             RemoteEndPoint = connection.RemoteEndPoint;
             ConnectionClosed = connection.Closed;
+            // Kestrel's own pipes (HTTP/2 input, per-stream output) rent from this pool, not ArrayPool.Shared.
+            Features.Set<IMemoryPoolFeature>(this);
         }
+
+        MemoryPool<byte> IMemoryPoolFeature.MemoryPool => BlockMemoryPool.Shared;
 
         public override string ConnectionId { get; set; }
 

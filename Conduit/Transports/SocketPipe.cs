@@ -6,6 +6,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Apps.Stack;
 using Microsoft.AspNetCore.Connections;
 
 namespace Apps.Conduit.Transports;
@@ -23,8 +24,8 @@ internal sealed class SocketPipe : IDuplexPipe
     // that work item is the socket engine's batch of completions for many connections, up to 15 ms long: every
     // response would wait for the whole batch.)
     private readonly Pipe _received;
-    private readonly Pipe _toSend = new(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
-        pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+    private readonly Pipe _toSend = new(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
+        pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
     private readonly CancellationTokenSource _closed = new();
     private readonly List<ArraySegment<byte>> _segments = [];
     private Task _receiving = Task.CompletedTask;
@@ -37,8 +38,9 @@ internal sealed class SocketPipe : IDuplexPipe
     public SocketPipe(Socket socket, bool inlineReads)
     {
         _socket = socket;
-        _received = new Pipe(new PipeOptions(readerScheduler: inlineReads ? PipeScheduler.Inline : PipeScheduler.ThreadPool,
-            writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+        _received = new Pipe(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: inlineReads ? PipeScheduler.Inline : PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19,
+            minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
         _socket.NoDelay = true;
     }
 

@@ -5,7 +5,10 @@ namespace Apps.Tls.Adapters;
 /// <summary>
 /// Decrypted bytes waiting for the application: one contiguous array, written by the engine at the end and
 /// consumed from the front. Space is reclaimed (compacted) only while the engine writes, which happens only
-/// inside a read, after the application has advanced past what it was given.
+/// inside a read, after the application has advanced past what it was given. The array is rented from
+/// <see cref="ArrayPool{T}.Shared"/> and given back as soon as the application has consumed everything (a
+/// reader may not touch a buffer it advanced past): a connection holds plaintext memory only while data waits,
+/// and a burst of connections each answering one request reuses the same few arrays instead of allocating one each.
 /// </summary>
 internal sealed class PlaintextBuffer : IBufferWriter<byte>
 {
@@ -13,12 +16,15 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
     public const int Limit = 1 << 20;
 
     // Grown on demand (doubling from 4 KiB): a connection that only shakes hands and answers one small request
-    // should not hold two records' worth of memory.
+    // should not hold two records' worth of memory. Empty (not pooled) while nothing waits.
     private byte[] _array = [];
     private int _start;
     private int _end;
 
     public int Length => _end - _start;
+
+    /// <summary>Bytes of array held (0 while nothing waits: the array is back in the pool).</summary>
+    public int Capacity => _array.Length;
 
     public ReadOnlySequence<byte> Sequence => new(_array, _start, _end - _start);
 
@@ -32,6 +38,8 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         {
             _start = 0;
             _end = 0;
+            Return(_array);
+            _array = [];
         }
     }
 
@@ -66,11 +74,24 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
                 $"more than {Limit} bytes of received data are waiting unconsumed; the application must consume what it reads");
         }
 
-        var target = _array.Length >= length + needed ? _array : new byte[Math.Max(Math.Max(_array.Length * 2, 4096), length + needed)];
+        var target = _array.Length >= length + needed ? _array : ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(_array.Length * 2, 4096), length + needed));
         Buffer.BlockCopy(_array, _start, target, 0, length);
+        if (!ReferenceEquals(target, _array))
+        {
+            Return(_array);
+        }
+
         _array = target;
         _start = 0;
         _end = length;
         return _end;
+    }
+
+    private static void Return(byte[] array)
+    {
+        if (array.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
     }
 }

@@ -46,4 +46,27 @@ public class PlaintextBufferTests
         Assert.True(buffer.Sequence.IsEmpty);
         Assert.True(buffer.GetSpan().Length >= 1);
     }
+
+    [Fact]
+    public void Consuming_everything_gives_the_array_back_and_the_next_record_still_reads_back_intact()
+    {
+        var buffer = new PlaintextBuffer();
+        for (var round = 0; round < 5; round++)
+        {
+            var record = Enumerable.Range(0, 3000).Select(i => (byte)(i * 7 + round)).ToArray();
+            record.CopyTo(buffer.GetSpan(record.Length));
+            buffer.Advance(record.Length);
+            Assert.True(buffer.Capacity >= record.Length);
+
+            var first = buffer.Sequence.Slice(0, 1000).ToArray();
+            buffer.Consume(1000);
+            Assert.True(buffer.Capacity > 0, "part of the data still waits: the array is kept");
+            var rest = buffer.Sequence.ToArray();
+            buffer.Consume(rest.Length);
+
+            Assert.Equal(record, first.Concat(rest).ToArray());
+            Assert.Equal(0, buffer.Capacity); // back in the pool
+            Assert.True(buffer.Sequence.IsEmpty);
+        }
+    }
 }
