@@ -212,6 +212,32 @@ public sealed partial class TcpControlBlock
         return n;
     }
 
+    /// <summary>
+    /// Counts <paramref name="count"/> more bytes as queued for sending that the application wrote in place, in
+    /// the send buffer's free memory (<see cref="SendBufferMemory"/>), as <see cref="Send"/> would have copied them.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The connection was closed for sending, or more was committed than is free (API misuse).</exception>
+    public void CommitSend(int count)
+    {
+        if (!CanSend) throw new InvalidOperationException($"cannot send on a TCP connection in state {State}; the connection was closed or never opened");
+        if (count < 0 || count > _sendBuffer.Free) throw new InvalidOperationException($"cannot commit {count} bytes with {_sendBuffer.Free} free in the send buffer");
+        _sendBuffer.Commit(count);
+        if (count > 0) RequestPoll();
+    }
+
+    /// <summary>
+    /// Any thread (one producer at a time, and then never <see cref="Send"/>): the send buffer's free memory after
+    /// the <paramref name="written"/> bytes the producer has written in all, for it to write into before
+    /// <see cref="CommitSend"/>. Contiguous up to the ring's end; empty when the buffer is full.
+    /// </summary>
+    internal Memory<byte> SendBufferMemory(long written) => _sendBuffer.FreeMemory(written);
+
+    /// <summary>Any thread: the send buffer's free bytes after the <paramref name="written"/> bytes a producer has written.</summary>
+    internal int SendBufferFree(long written) => _sendBuffer.FreeAfter(written);
+
+    /// <summary>The send buffer's size.</summary>
+    internal int SendBufferCapacity => _sendBuffer.Capacity;
+
     /// <summary>Moves received bytes into <paramref name="destination"/>; returns how many (0 when none are buffered).</summary>
     public int Read(Span<byte> destination)
     {

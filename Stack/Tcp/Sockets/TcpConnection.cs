@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 
@@ -8,11 +7,11 @@ namespace Apps.Stack.Tcp;
 // Input pipe (the core's ReceiveTarget) while the pipe takes more; when the application falls behind,
 // the pipe's flush stays pending, the core keeps what arrives in its receive buffer, its window closes
 // and the peer slows down (flow control end to end); once the application catches up, the buffered
-// bytes move into the pipe and the direct path opens again. Send: the loop reads the
-// Output pipe itself and copies into the core's send buffer as space allows; when the buffer is full
-// it keeps the rest and goes on at the core's next Writable event, and when the pipe is empty it arms
-// one ReadAsync whose continuation (run inline by the application's flush) posts back to the loop.
-// So a write costs one hop to the loop, and waiting for space none. Completing Output sends FIN.
+// bytes move into the pipe and the direct path opens again. Send: Output is a TcpOutputWriter whose memory
+// is the core's send buffer: the application writes in place on its own thread and its flush posts one
+// "count them in" to the loop; what does not fit, the loop moves in as ACKs free room (from the caller's
+// memory for a WriteAsync), and the write completes when all of it is in. Completing Output sends FIN after
+// the data (or resets, when completed with an error).
 
 /// <summary>
 /// A TCP connection of a <see cref="NetworkStack"/> as an <see cref="IDuplexPipe"/> (and a
@@ -24,27 +23,26 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         pool: BlockMemoryPool.Shared, pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024,
         minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false);
 
-    // The reader is the loop: its continuation only posts to the loop, so it may run inline on the writer's thread.
-    private static readonly PipeOptions SendOptions = new(
-        pool: BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 256 * 1024,
-        resumeWriterThreshold: 128 * 1024, minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false);
-
     private const int SendLowWater = 64 * 1024;
 
     private readonly TcpTransport _transport;
-    private readonly TcpControlBlock _tcb;            // loop thread only
+    private readonly TcpControlBlock _tcb;            // loop thread only (but for the writer's send-buffer memory)
     private readonly Pipe _received = new(ReceiveOptions); // written on the loop, read by the application
-    private readonly Pipe _toSend = new(SendOptions);      // written by the application, read on the loop
+    private readonly TcpOutputWriter _output;              // written by the application, counted in on the loop
+    private readonly Action<TimeSpan> _commit, _movePending;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _flushPending, _receiveDone;              // loop thread only
-    private ReadOnlySequence<byte> _unsent;                // loop thread only: what the last read gave and the core has not taken
-    private bool _holdingRead, _unsentIsLast, _readArmed, _sendDone; // loop thread only
+    private long _committed;                               // loop thread only: bytes of Output counted into the core
+    private bool _finishing, _sendDone;                    // loop thread only
     private volatile Exception? _failure;
 
     internal TcpConnection(TcpTransport transport, TcpControlBlock tcb)
     {
         _transport = transport;
         _tcb = tcb;
+        _output = new TcpOutputWriter(this, tcb);
+        _commit = _ => CommitWritten();
+        _movePending = _ => MovePending();
         var t = tcb.Tuple;
         LocalEndPoint = new IPEndPoint(t.LocalAddress.ToIPAddress(), t.LocalPort);
         RemoteEndPoint = new IPEndPoint(t.RemoteAddress.ToIPAddress(), t.RemotePort);
@@ -56,8 +54,11 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
     /// </summary>
     public PipeReader Input => _received.Reader;
 
-    /// <summary>Bytes to the peer. Complete it to close our side gracefully (FIN after the data).</summary>
-    public PipeWriter Output => _toSend.Writer;
+    /// <summary>
+    /// Bytes to the peer, written straight into the connection's send buffer. Complete it to close our side
+    /// gracefully (FIN after the data), or with an exception to reset the connection.
+    /// </summary>
+    public PipeWriter Output => _output;
 
     public IPEndPoint LocalEndPoint { get; }
     public IPEndPoint RemoteEndPoint { get; }
@@ -86,12 +87,20 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         _transport.Post(now => _tcb.ShutdownReceive(now));
     }
 
-    /// <summary>Loop thread: starts moving the Output pipe into the core, and arriving bytes into the Input pipe.</summary>
-    internal void Start()
-    {
-        _tcb.ReceiveTarget = _received.Writer;
-        PumpSend();
-    }
+    /// <summary>Loop thread: starts moving arriving bytes into the Input pipe.</summary>
+    internal void Start() => _tcb.ReceiveTarget = _received.Writer;
+
+    /// <summary>Any thread (the writer's flush): count in what the application wrote.</summary>
+    internal void PostCommit() => _transport.Post(_commit);
+
+    /// <summary>Any thread (the writer, about to wait): move what did not fit into the buffer as room frees.</summary>
+    internal void PostMovePending() => _transport.Post(_movePending);
+
+    /// <summary>Runs <paramref name="work"/> on the loop (any thread).</summary>
+    internal void Post(Action<TimeSpan> work) => _transport.Post(work);
+
+    /// <summary>Any thread (the writer's completion): send what is left, then FIN; or reset for an error.</summary>
+    internal void PostFinishSend(Exception? error) => _transport.Post(_ => FinishSend(error));
 
     /// <summary>Loop thread: reacts to what the core reported.</summary>
     internal void OnEvents(TcpEvents events)
@@ -103,13 +112,19 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             _failure = new TcpConnectionException(_tcb.Error, RemoteEndPoint, _tcb.LastUnreachableCode);
         }
 
-        // Copy more only for a worthwhile amount of space (a low-water mark, like SO_SNDLOWAT): ACKs arrive
-        // every two segments, and walking the pipe's buffer per ACK would cost more than the copy.
-        bool worthPumping = (events & TcpEvents.Closed) != 0
-            || ((events & TcpEvents.Writable) != 0
-                && (_tcb.SendSpace >= Math.Min(SendLowWater, (_tcb.SendSpace + _tcb.Unacknowledged) / 2) || _tcb.Unacknowledged == 0 || !_tcb.CanSend));
-        if (worthPumping && _holdingRead) PumpSend();
-        if ((events & TcpEvents.Closed) != 0 && _readArmed) _toSend.Reader.CancelPendingRead(); // its post fails the Output pipe
+        // Move more in only for a worthwhile amount of room (a low-water mark, like SO_SNDLOWAT): ACKs arrive
+        // every two segments, and a copy and a commit per ACK would cost more than the bytes they move.
+        if ((events & TcpEvents.Writable) != 0
+            && (_tcb.SendSpace >= Math.Min(SendLowWater, _tcb.SendBufferCapacity / 2) || _tcb.Unacknowledged == 0))
+        {
+            if (_output.IsPending) MovePending();
+            if (_finishing) FinishSend(null);
+        }
+        if ((events & TcpEvents.Closed) != 0)
+        {
+            // The application's next write or flush (or the one waiting for room) throws this.
+            _output.Fail(_failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint));
+        }
         if (_failure is { } failure && (events & TcpEvents.Closed) != 0)
         {
             _established.TrySetException(failure);
@@ -139,13 +154,9 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
             StopReceiving();
             _received.Writer.Complete(failure);
         }
-        if (!_sendDone)
-        {
-            // Posts to the stopped loop are never run, so the Output pipe is failed here; a read still armed
-            // is never resumed, and the application's next flush throws the failure.
-            _sendDone = true;
-            _toSend.Reader.Complete(failure);
-        }
+        // Posts to the stopped loop are never run: a writer waiting for room, and the next flush, get the failure.
+        _sendDone = true;
+        _output.Fail(failure);
     }
 
     // Loop thread: what the core buffered -> Input pipe, then a flush of all the pipe holds (bytes the
@@ -207,105 +218,52 @@ public sealed class TcpConnection : IDuplexPipe, IAsyncDisposable
         _tcb.ReceiveTarget = null;
     }
 
-    // Loop thread: Output pipe -> core send buffer, until the pipe is empty or the core's buffer is full.
-    private void PumpSend()
+    // Loop thread: counts in what the application has written and flushed.
+    private void CommitWritten()
     {
-        var reader = _toSend.Reader;
-        while (!_sendDone)
+        long published = _output.TakePublished();
+        int count = (int)(published - _committed);
+        if (count <= 0 || _sendDone) return;
+        if (!_tcb.CanSend)
         {
-            if (!_holdingRead)
-            {
-                if (_readArmed) return; // its continuation comes back here
-                ReadResult read;
-                try
-                {
-                    if (!reader.TryRead(out read))
-                    {
-                        _readArmed = true;
-                        _ = AwaitDataAsync(reader.ReadAsync());
-                        return;
-                    }
-                }
-                catch (Exception e)
-                {
-                    FailSend(e); // TryRead throws what the application completed Output with
-                    return;
-                }
-
-                Hold(read);
-            }
-
-            if (_failure is not null || !_tcb.CanSend)
-            {
-                // The connection is gone (or closed): the application's next write or flush throws this.
-                _sendDone = true;
-                reader.Complete(_failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint));
-                return;
-            }
-
-            _unsent = _unsent.Slice(TakeFrom(_unsent));
-            if (!_unsent.IsEmpty) return; // the core's buffer is full: OnEvents goes on at Writable
-            reader.AdvanceTo(_unsent.End);
-            _holdingRead = false;
-            if (_unsentIsLast)
-            {
-                _sendDone = true;
-                _tcb.Close();
-                reader.Complete();
-            }
-        }
-    }
-
-    private void Hold(ReadResult read)
-    {
-        _unsent = read.Buffer;
-        _unsentIsLast = read.IsCompleted;
-        _holdingRead = true;
-    }
-
-    // Whichever thread completed the read (the application's, inline in its flush): back to the loop.
-    private async Task AwaitDataAsync(ValueTask<ReadResult> reading)
-    {
-        ReadResult read;
-        try
-        {
-            read = await reading.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            _transport.Post(_ => FailSend(e)); // the application completed Output with an error: reset
+            // The connection is gone (or closed): the application's next write or flush throws this.
+            _output.Fail(_failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint));
             return;
         }
-
-        _transport.Post(_ =>
-        {
-            _readArmed = false;
-            if (_sendDone) return;
-            Hold(read);
-            PumpSend();
-        });
+        _tcb.CommitSend(count);
+        _committed = published;
     }
 
-    // Loop thread: the application failed its own Output pipe; RFC 9293 §3.10.7.1 ABORT.
-    private void FailSend(Exception e)
+    // Loop thread, while the application waits for bytes that did not fit: move them in as room frees (OnEvents
+    // calls again at Writable), and count them in.
+    private void MovePending()
     {
-        _readArmed = false;
-        if (_sendDone) return;
-        _sendDone = true;
-        _toSend.Reader.Complete(e);
-        _tcb.Abort();
-    }
-
-    // Loop thread: copies what fits into the core's send buffer.
-    private long TakeFrom(ReadOnlySequence<byte> data)
-    {
-        long taken = 0;
-        foreach (var memory in data)
+        if (!_output.IsPending || _sendDone) return;
+        if (!_tcb.CanSend)
         {
-            int n = _tcb.Send(memory.Span);
-            taken += n;
-            if (n < memory.Length) break;
+            _output.Fail(_failure ?? new TcpConnectionException(TcpError.None, RemoteEndPoint));
+            return;
         }
-        return taken;
+        _output.MovePending();
+        CommitWritten();
+    }
+
+    // Loop thread, once the application completed Output: what is left in its overflow goes in as room frees
+    // (OnEvents calls again at Writable), then FIN. Completed with an error: RFC 9293 §3.10.7.1 ABORT.
+    private void FinishSend(Exception? error)
+    {
+        if (_sendDone) return;
+        if (error is not null)
+        {
+            _sendDone = true;
+            _tcb.Abort();
+            return;
+        }
+        bool allIn = !_output.HasOverflow || (_tcb.CanSend && _output.MovePending());
+        CommitWritten();
+        _finishing = !allIn && _tcb.CanSend;
+        if (_finishing) return;
+        _sendDone = true;
+        if (_tcb.CanSend) _tcb.Close();
     }
 }
