@@ -33,4 +33,23 @@ public class BlockMemoryPoolTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new BlockMemoryPool().Rent(BlockMemoryPool.BlockSize + 1));
     }
+
+    // The stack's pipes rent on the loop and return on the application's thread: such blocks must come back
+    // through the shared queue (each thread keeps at most one for itself).
+    [Fact]
+    public async Task Blocks_returned_on_another_thread_are_rented_again()
+    {
+        var pool = new BlockMemoryPool();
+        var rented = Enumerable.Range(0, 3).Select(_ => pool.Rent()).ToArray();
+        var memories = rented.Select(b => b.Memory).ToArray();
+
+        await Task.Factory.StartNew(() =>
+        {
+            foreach (var block in rented) block.Dispose();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        using var a = pool.Rent();
+        using var b = pool.Rent();
+        Assert.All(new[] { a, b }, block => Assert.Contains(memories, m => m.Span.Overlaps(block.Memory.Span)));
+    }
 }
