@@ -56,7 +56,7 @@ internal sealed class StackLoop : IDisposable
     private TimeSpan _linkNow;           // loop thread: the time passed with link frames being read
     private LoopInbox _inbox = new();    // filled by producers, under _gate
     private LoopInbox _running = new();  // emptied by the loop thread, outside the lock
-    private bool _sleeping;              // under _gate: the loop waits for a Pulse
+    private bool _sleeping;              // under _gate: the loop waits for a Pulse (or in its link's Wait)
     private int _queuedFrames;           // frames posted and not yet started
     private long _queuedBytes;           // and their bytes
     private TimeSpan _armedFor = TimeSpan.MaxValue;

@@ -31,33 +31,12 @@ public class OutputWriterTests
         return (client, await net.RunAsync(accept));
     }
 
-    private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
-    {
-        var all = new MemoryStream();
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            foreach (var segment in result.Buffer) all.Write(segment.Span);
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted) break;
-        }
-        await reader.CompleteAsync();
-        return all.ToArray();
-    }
-
-    private static byte[] Bytes(int count, int seed)
-    {
-        var data = new byte[count];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
-
     [Fact]
     public async Task Spans_asked_for_larger_than_the_free_room_overflow_and_still_arrive_in_order()
     {
         using var net = new SimulatedNetwork();
         var (client, server) = await PairAsync(net);
-        var reading = ReadToEndAsync(server.Input);
+        var reading = PipeReading.ReadToEndAsync(server.Input);
         var expected = new MemoryStream();
         var output = client.Output;
 
@@ -69,7 +48,7 @@ public class OutputWriterTests
             {
                 foreach (int size in new[] { 700, 3000, SendBuffer + 5000, 100, 9000 })
                 {
-                    var piece = Bytes(size, round * 10 + size);
+                    var piece = TcpHarness.Bytes(size, round * 10 + size);
                     piece.CopyTo(output.GetSpan(size));
                     output.Advance(size);
                     lock (expected) expected.Write(piece);
@@ -89,14 +68,14 @@ public class OutputWriterTests
     {
         using var net = new SimulatedNetwork();
         var (client, server) = await PairAsync(net);
-        var data = Bytes(40 * SendBuffer + 123, 5);
+        var data = TcpHarness.Bytes(40 * SendBuffer + 123, 5);
 
         var writing = Task.Run(async () =>
         {
             await client.Output.WriteAsync(data);
             await client.Output.CompleteAsync();
         });
-        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5));
+        var received = await net.RunAsync(PipeReading.ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5));
 
         await writing;
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
@@ -107,7 +86,7 @@ public class OutputWriterTests
     {
         using var net = new SimulatedNetwork();
         var (client, server) = await PairAsync(net);
-        var data = Bytes(3 * SendBuffer, 6);
+        var data = TcpHarness.Bytes(3 * SendBuffer, 6);
 
         // Written through GetSpan (one span larger than the buffer: overflow), never flushed, completed at once:
         // the loop moves the overflow in as room frees, then closes.
@@ -115,7 +94,7 @@ public class OutputWriterTests
         client.Output.Advance(data.Length);
         client.Output.Complete();
 
-        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5));
+        var received = await net.RunAsync(PipeReading.ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(5));
         Assert.Equal(data, received);
     }
 
@@ -124,7 +103,7 @@ public class OutputWriterTests
     {
         using var net = new SimulatedNetwork();
         var (client, _) = await PairAsync(net); // the server never reads: the window and the buffer fill
-        var data = Bytes(64 * SendBuffer, 7);
+        var data = TcpHarness.Bytes(64 * SendBuffer, 7);
 
         var writing = client.Output.WriteAsync(data).AsTask();
         await net.AdvanceAsync(TimeSpan.FromSeconds(1));
@@ -152,7 +131,7 @@ public class OutputWriterTests
         using var net = new SimulatedNetwork();
         var (client, _) = await PairAsync(net);
 
-        var writing = client.Output.WriteAsync(Bytes(64 * SendBuffer, 8)).AsTask();
+        var writing = client.Output.WriteAsync(TcpHarness.Bytes(64 * SendBuffer, 8)).AsTask();
         await net.AdvanceAsync(TimeSpan.FromSeconds(1));
         client.Abort();
         await net.AdvanceAsync(TimeSpan.FromMilliseconds(100));

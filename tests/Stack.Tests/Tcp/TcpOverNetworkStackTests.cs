@@ -35,20 +35,6 @@ public class TcpOverNetworkStackTests
         return (client, await net.RunAsync(accept));
     }
 
-    private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
-    {
-        var all = new MemoryStream();
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            foreach (var segment in result.Buffer) all.Write(segment.Span);
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted) break;
-        }
-        await reader.CompleteAsync();
-        return all.ToArray();
-    }
-
     [Fact]
     public async Task Client_and_server_exchange_data_and_close_gracefully()
     {
@@ -61,12 +47,12 @@ public class TcpOverNetworkStackTests
 
         await client.Output.WriteAsync("hello, stack"u8.ToArray());
         await client.Output.CompleteAsync();
-        var request = await net.RunAsync(ReadToEndAsync(server.Input));
+        var request = await net.RunAsync(PipeReading.ReadToEndAsync(server.Input));
         Assert.Equal("hello, stack"u8.ToArray(), request);
 
         await server.Output.WriteAsync("HELLO"u8.ToArray());
         await server.Output.CompleteAsync();
-        var reply = await net.RunAsync(ReadToEndAsync(client.Input));
+        var reply = await net.RunAsync(PipeReading.ReadToEndAsync(client.Input));
         Assert.Equal("HELLO"u8.ToArray(), reply);
         Assert.Equal(0, a.TcpCounters()!.ResetsSent + b.TcpCounters()!.ResetsSent);
     }
@@ -115,7 +101,7 @@ public class TcpOverNetworkStackTests
             await client.Output.WriteAsync(data);
             await client.Output.CompleteAsync();
         });
-        var reading = ReadToEndAsync(server.Input);
+        var reading = PipeReading.ReadToEndAsync(server.Input);
         await net.DriveAsync(reading, limit: TimeSpan.FromMinutes(10));
         var received = await reading;
         await write;
@@ -134,7 +120,7 @@ public class TcpOverNetworkStackTests
         var (a, b) = await Stacks(net, settings: settings);
         await using var listener = await b.ListenTcpAsync(8080);
         var (client, _) = await ConnectAsync(net, a, listener, 8080);
-        var read = ReadToEndAsync(client.Input);
+        var read = PipeReading.ReadToEndAsync(client.Input);
 
         await net.AdvanceAsync(TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(1)); // idle, but the peer answers probes
         Assert.False(read.IsCompleted);
@@ -172,7 +158,7 @@ public class TcpOverNetworkStackTests
         var (client, server) = await ConnectAsync(net, a, listener, 8080);
 
         client.Abort();
-        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(PipeReading.ReadToEndAsync(server.Input)));
         Assert.Equal(TcpError.ConnectionReset, e.Error);
     }
 
@@ -186,7 +172,7 @@ public class TcpOverNetworkStackTests
 
         await client.Output.WriteAsync("partial response"u8.ToArray());
         await client.Output.CompleteAsync(new InvalidOperationException("the application failed mid-response"));
-        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(PipeReading.ReadToEndAsync(server.Input)));
 
         // A FIN would tell the peer the response was whole; RFC 9293 §3.10.7.1 ABORT says it was not.
         Assert.Equal(TcpError.ConnectionReset, e.Error);
@@ -205,7 +191,7 @@ public class TcpOverNetworkStackTests
         client.Output.Advance(100_000);
         _ = client.Output.FlushAsync();
         client.Output.Complete(new InvalidOperationException("failed at once"));
-        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(server.Input)));
+        var e = await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(PipeReading.ReadToEndAsync(server.Input)));
 
         Assert.Equal(TcpError.ConnectionReset, e.Error);
     }
@@ -219,7 +205,7 @@ public class TcpOverNetworkStackTests
         var (client, server) = await ConnectAsync(net, a, listener, 8080);
 
         server.Abort();
-        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(ReadToEndAsync(client.Input)));
+        await Assert.ThrowsAsync<TcpConnectionException>(() => net.RunAsync(PipeReading.ReadToEndAsync(client.Input)));
         var e = await Assert.ThrowsAsync<TcpConnectionException>(async () =>
         {
             for (var i = 0; i < 100; i++)
@@ -290,7 +276,7 @@ public class TcpOverNetworkStackTests
         await net.AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
 
         Assert.False(write.IsCompleted, "the writer should be held back while nobody reads");
-        var received = await net.RunAsync(ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(10));
+        var received = await net.RunAsync(PipeReading.ReadToEndAsync(server.Input), step: TimeSpan.FromMilliseconds(10));
         await write;
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
     }
@@ -307,7 +293,7 @@ public class TcpOverNetworkStackTests
 
         await client.Output.WriteAsync("to myself"u8.ToArray());
         await client.Output.CompleteAsync();
-        Assert.Equal("to myself"u8.ToArray(), await net.RunAsync(ReadToEndAsync(server.Input)));
+        Assert.Equal("to myself"u8.ToArray(), await net.RunAsync(PipeReading.ReadToEndAsync(server.Input)));
     }
 
     private sealed class ListLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger

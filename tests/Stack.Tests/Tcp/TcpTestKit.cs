@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Apps.Stack.Tcp;
 using Apps.Stack.Wire;
 
@@ -180,5 +181,23 @@ internal sealed class TcpHarness
         var data = new byte[count];
         new Random(seed).NextBytes(data);
         return data;
+    }
+}
+
+/// <summary>Reads a connection's Input to its end, for tests that check what arrived.</summary>
+internal static class PipeReading
+{
+    public static async Task<byte[]> ReadToEndAsync(PipeReader reader)
+    {
+        var all = new MemoryStream();
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            foreach (var segment in result.Buffer) all.Write(segment.Span);
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted) break;
+        }
+        await reader.CompleteAsync();
+        return all.ToArray();
     }
 }
