@@ -160,7 +160,8 @@ internal static class ServiceHost
         return await StackTransport.OpenAsync(spec, entropy.Fortuna.Fill, packets.AddEvent, loggers);
     }
 
-    private static string DescribeTransport(string name) => name == "host" ? "host sockets" : "our TCP/IP stack on " + name;
+    private static string DescribeTransport(string name) =>
+        name == "host" ? "host sockets, " + SocketEventThreads.Describe() : "our TCP/IP stack on " + name;
 
     private static List<IPEndPoint> BoundHttpsEndPoints(WebApplication app, ServiceSettings settings)
     {

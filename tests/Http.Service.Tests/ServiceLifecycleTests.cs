@@ -236,6 +236,30 @@ public sealed class ServiceLifecycleTests
         Assert.Equal("ok\n", overV6.Output);
     }
 
+    [Theory]
+    [InlineData("0", "socket completions handed to the thread pool")]
+    [InlineData("3", "requests run on 3 socket event threads")]
+    public async Task Io_threads_choose_where_requests_run_and_the_status_page_says_so(string threads, string described)
+    {
+        await using var service = await ServiceProcess.StartAsync(null, "--io-threads", threads);
+
+        var health = await ExternalTool.CurlAsync(service, "--http2", service.BaseUrl + "/healthz");
+        var status = await ExternalTool.CurlAsync(service, service.BaseUrl + "/");
+
+        Assert.Equal("ok\n", health.Output);
+        Assert.Contains($"<td id=\"transport\">conduit over host sockets, {described}</td>", status.Output);
+    }
+
+    [Fact]
+    public async Task Io_threads_out_of_range_are_refused()
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--io-threads", "-1", "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--io-threads -1 is out of range", result.Error);
+    }
+
     [Fact]
     public async Task Malformed_listen_address_is_refused_with_an_example()
     {
