@@ -185,9 +185,10 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
 
         // A handshake flight costs a key exchange and a signature (milliseconds); when the transport delivered it on a
         // thread that is not the pool's (an event loop: our stack's, or a socket engine's with inline completions), do
-        // that work on the pool, so that the loop's other connections are not held up. Records after the handshake
-        // stay on the delivering thread.
-        if (_engine.Connection is null && !Thread.CurrentThread.IsThreadPoolThread)
+        // that work on the pool, so that the loop's other connections are not held up. A server's last flight (the
+        // client's Finished) is cheap, and records after the handshake stay on the delivering thread too: a thread
+        // wake for each costs more than the work.
+        if (_engine.Connection is null && !_engine.AnsweredClientHello && !Thread.CurrentThread.IsThreadPoolThread)
         {
             await new ThreadPoolHop();
         }

@@ -24,6 +24,10 @@ internal sealed class EngineContext
     /// <summary>RFC 8449: most application bytes per record the peer accepts from us.</summary>
     public int SendPlaintextLimit { get; set; } = RecordSizeLimit.MaxPlaintext;
 
+    /// <summary>A server chose its credentials for this handshake: its signature (TLS 1.3, or 1.2's ServerKeyExchange)
+    /// is made in the same step, so what remains is a MAC check, or in TLS 1.2 one key agreement.</summary>
+    public bool CredentialsChosen { get; set; }
+
     /// <summary>A TLS 1.3 server's max_fragment_length code honouring a small client limit, or -1.</summary>
     public short FragmentCode { get; set; } = -1;
 

@@ -119,8 +119,11 @@ internal sealed class EngineServer : DefaultTlsServer
         base.IsSelectableCipherSuite(cipherSuite, availCurveBits, availFiniteFieldBits, sigAlgs)
         && _credential.CanServe(TlsUtilities.GetKeyExchangeAlgorithm(cipherSuite));
 
-    public override TlsCredentials GetCredentials() =>
-        _credential.CreateSigner(m_context, (BcTlsCrypto)Crypto, Crypto is PlatformTlsCrypto { PlatformHandshake: true });
+    public override TlsCredentials GetCredentials()
+    {
+        _engine.CredentialsChosen = true;
+        return _credential.CreateSigner(m_context, (BcTlsCrypto)Crypto, Crypto is PlatformTlsCrypto { PlatformHandshake: true });
+    }
 
     /// <summary>RFC 5077 §3.4: a client presenting a ticket sends a session ID, and the server that accepts the
     /// ticket echoes it. BouncyCastle recognises resumption by that ID, so a ticket without one is not used.</summary>

@@ -105,6 +105,10 @@ public sealed class TlsEngine
     /// <summary>Set once the handshake completed.</summary>
     public TlsConnectionInfo? Connection => _context.Connection;
 
+    /// <summary>A server that has answered the ClientHello with its signed flight: the rest of its handshake is cheap
+    /// (a MAC check, or one key agreement in TLS 1.2). Always false for a client.</summary>
+    public bool AnsweredClientHello => _context.CredentialsChosen;
+
     /// <summary>Most application bytes we put in one record: 2^14, or less when the peer asked (RFC 8449).</summary>
     public int MaxRecordPlaintext => _context.SendPlaintextLimit;
 

@@ -87,26 +87,7 @@ public class TlsConnectionTests
         var toServer = new Pipe();
         var fromServer = new Pipe();
         var toClient = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
-        var relay = new Thread(() =>
-        {
-            while (true)
-            {
-                var result = fromServer.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
-                foreach (var segment in result.Buffer)
-                {
-                    toClient.Writer.Write(segment.Span);
-                }
-
-                fromServer.Reader.AdvanceTo(result.Buffer.End);
-                toClient.Writer.FlushAsync().AsTask().GetAwaiter().GetResult();
-                if (result.IsCompleted)
-                {
-                    toClient.Writer.Complete();
-                    return;
-                }
-            }
-        }) { IsBackground = true };
-        relay.Start();
+        StartRelay(fromServer.Reader, toClient.Writer);
         var verifier = new ThreadRecordingVerifier(new ExpectedKeyVerifier(Certificate));
         var server = TlsConnection.AcceptAsync(new DuplexEnds(toServer.Reader, fromServer.Writer), ServerOptions(),
             new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
@@ -116,6 +97,52 @@ public class TlsConnectionTests
         Assert.Equal([true], verifier.OnPoolThread);
         await client.DisposeAsync();
         await (await server).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_server_finishes_its_handshake_on_the_delivering_thread_once_its_signed_flight_is_out()
+    {
+        // The client's bytes reach the server through the relay: the ClientHello's key exchange and signature move to
+        // the pool, the client's Finished (a MAC check) does not, so the handshake completes on the relay's thread.
+        var toServer = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
+        var fromClient = new Pipe();
+        var toClient = new Pipe();
+        var relay = StartRelay(fromClient.Reader, toServer.Writer);
+        var server = TlsConnection.AcceptAsync(new DuplexEnds(toServer.Reader, toClient.Writer), ServerOptions(),
+            new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+        var completedOn = server.ContinueWith(_ => Environment.CurrentManagedThreadId, TaskContinuationOptions.ExecuteSynchronously);
+        var client = await TlsConnection.ConnectAsync(new DuplexEnds(toClient.Reader, fromClient.Writer), ClientOptions(),
+            new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestPki.Now));
+
+        Assert.Equal(relay.ManagedThreadId, await completedOn);
+        await client.DisposeAsync();
+        await (await server).DisposeAsync();
+    }
+
+    /// <summary>Copies <paramref name="from"/> into <paramref name="to"/> on a dedicated thread, flushing after each read.</summary>
+    private static Thread StartRelay(PipeReader from, PipeWriter to)
+    {
+        var relay = new Thread(() =>
+        {
+            while (true)
+            {
+                var result = from.ReadAsync().AsTask().GetAwaiter().GetResult();
+                foreach (var segment in result.Buffer)
+                {
+                    to.Write(segment.Span);
+                }
+
+                from.AdvanceTo(result.Buffer.End);
+                to.FlushAsync().AsTask().GetAwaiter().GetResult();
+                if (result.IsCompleted)
+                {
+                    to.Complete();
+                    return;
+                }
+            }
+        }) { IsBackground = true };
+        relay.Start();
+        return relay;
     }
 
     private sealed record DuplexEnds(PipeReader Input, PipeWriter Output) : IDuplexPipe;

@@ -162,6 +162,40 @@ public class HandshakeTests
         Assert.Equal(TlsEngineState.Open, pair.Client.Engine.State);
     }
 
+    [Theory]
+    [InlineData(TlsVersion.Tls13)]
+    [InlineData(TlsVersion.Tls12)]
+    public void A_server_has_answered_the_client_hello_once_its_signed_flight_is_out(TlsVersion version)
+    {
+        var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),
+            server: s => new TlsServerOptions { Credentials = s.Credentials, Random = s.Random, OnlyVersion = version });
+        Assert.False(pair.Server.Engine.AnsweredClientHello);
+
+        EnginePair.Transfer(pair.Client, pair.Server);
+
+        Assert.True(pair.Server.Engine.AnsweredClientHello);
+        Assert.True(pair.Server.Outbound.WrittenCount > 0);
+        pair.Handshake();
+        Assert.False(pair.Client.Engine.AnsweredClientHello);
+    }
+
+    [Fact]
+    public void A_hello_retry_request_is_not_the_answer_to_the_client_hello()
+    {
+        // The client's one key share is X25519's; a server that takes only P-256 asks again (RFC 8446 §4.1.4).
+        var pair = EnginePair.Create(TestPki.Get(ServerKeyType.EcdsaP256),
+            client: c => new TlsClientOptions { ServerName = c.ServerName, Verifier = c.Verifier, Random = c.Random, Groups = [NamedGroup.x25519, NamedGroup.secp256r1] },
+            server: s => new TlsServerOptions { Credentials = s.Credentials, Random = s.Random, Groups = [NamedGroup.secp256r1] });
+
+        EnginePair.Transfer(pair.Client, pair.Server);
+        Assert.False(pair.Server.Engine.AnsweredClientHello);
+        EnginePair.Transfer(pair.Server, pair.Client);
+        EnginePair.Transfer(pair.Client, pair.Server);
+
+        Assert.True(pair.Server.Engine.AnsweredClientHello);
+        pair.Handshake();
+    }
+
     [Fact]
     public void Version_mismatch_fails_with_protocol_version()
     {
