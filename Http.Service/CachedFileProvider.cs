@@ -4,7 +4,11 @@
 // there. A cached file is checked against the disk again (through PhysicalFileProvider: one stat, with its traversal
 // and hidden-file rules) once its last check is older than the revalidation period, one second by default, as nginx's
 // open_file_cache_valid does: an edited, replaced or deleted file is served as it now is at most that long after.
+// A cached copy's PhysicalPath is a string instance of its own: StaticFileMiddleware hands it to the response's
+// SendFileAsync, where CachedFileBody recognises it by reference (TryGetCopy) and writes the copy straight into the
+// response, instead of a MemoryStream copied through a 64 KiB buffer. A path it does not recognise is the disk's.
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Primitives;
 
@@ -35,6 +39,9 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
     // Keyed by the subpath the middleware asks for; only lookups the physical provider accepted ever create an entry.
     private readonly ConcurrentDictionary<string, CachedFileInfo> _cache = new(StringComparer.Ordinal);
     private long _totalBytes;
+
+    // Every copy handed out, by its own PhysicalPath instance; an entry lives as long as its copy does.
+    private readonly ConditionalWeakTable<string, CachedFileInfo> _copies = new();
 
     public CachedFileProvider(PhysicalFileProvider files, TimeProvider? time = null, TimeSpan? revalidateAfter = null,
         int maxFileBytes = DefaultMaxFileBytes, long maxTotalBytes = DefaultMaxTotalBytes)
@@ -86,6 +93,20 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
             : _files.GetDirectoryContents(subpath);
     }
 
+    /// <summary>The bytes of the copy whose <see cref="IFileInfo.PhysicalPath"/> is this very string instance; false
+    /// for any other string, even an equal one (that path is then the disk's file).</summary>
+    public bool TryGetCopy(string physicalPath, out ReadOnlyMemory<byte> bytes)
+    {
+        if (_copies.TryGetValue(physicalPath, out var copy))
+        {
+            bytes = copy.Bytes;
+            return true;
+        }
+
+        bytes = default;
+        return false;
+    }
+
     public IChangeToken Watch(string filter) => _files.Watch(filter);
 
     public void Dispose() => _files.Dispose();
@@ -112,7 +133,8 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
             return null; // written to while we read it: serve from disk this time
         }
 
-        var fresh = new CachedFileInfo(info.Name, bytes, info.LastModified) { CheckedAt = now };
+        var fresh = new CachedFileInfo(info.Name, new string(path.AsSpan()), bytes, info.LastModified) { CheckedAt = now };
+        _copies.AddOrUpdate(fresh.PhysicalPath, fresh);
         if (stale is not null)
         {
             Remove(subpath, stale);
@@ -134,8 +156,8 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
         }
     }
 
-    /// <summary>A file's bytes as read; <see cref="PhysicalPath"/> is null so the middleware streams <see cref="CreateReadStream"/>.</summary>
-    private sealed class CachedFileInfo(string name, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
+    /// <summary>A file's bytes as read, and a <see cref="PhysicalPath"/> instance that names this copy.</summary>
+    private sealed class CachedFileInfo(string name, string physicalPath, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
     {
         private long _checkedAt;
 
@@ -150,7 +172,9 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
 
         public long Length => bytes.Length;
 
-        public string? PhysicalPath => null;
+        public string PhysicalPath => physicalPath;
+
+        public ReadOnlyMemory<byte> Bytes => bytes;
 
         public string Name => name;
 

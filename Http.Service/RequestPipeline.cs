@@ -62,6 +62,20 @@ internal static class RequestPipeline
         if (settings.Root is { } root)
         {
             var files = new CachedFileProvider(new PhysicalFileProvider(Path.GetFullPath(root)));
+            // Inside compression, so that a compressed response still compresses the cached copy.
+            app.Use(async (context, next) =>
+            {
+                var body = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files));
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    context.Features.Set(body);
+                }
+            });
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
         }

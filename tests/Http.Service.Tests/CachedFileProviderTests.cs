@@ -39,7 +39,6 @@ public sealed class CachedFileProviderTests : IDisposable
         var again = provider.GetFileInfo("/a.txt");
 
         Assert.True(file.Exists);
-        Assert.Null(file.PhysicalPath);
         Assert.Same(file, again);
         Assert.Equal(5, file.Length);
         Assert.Equal(modified, file.LastModified.UtcDateTime);
@@ -66,6 +65,27 @@ public sealed class CachedFileProviderTests : IDisposable
         Assert.Equal("again", Read(edited));
         Assert.Equal("a longer third version", Read(longer));
         Assert.Equal(longer.Length, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void A_copy_is_known_by_its_own_path_instance_and_stays_whole_after_an_edit()
+    {
+        var path = Write("page.html", "first", new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        using var provider = Provider();
+        var first = provider.GetFileInfo("/page.html");
+        Write("page.html", "a second, longer version", new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var second = provider.GetFileInfo("/page.html");
+
+        Assert.Equal(path, first.PhysicalPath);
+        Assert.True(provider.TryGetCopy(first.PhysicalPath!, out var firstBytes));
+        Assert.True(provider.TryGetCopy(second.PhysicalPath!, out var secondBytes));
+        // A response that began with the first copy's headers still gets the first copy's bytes.
+        Assert.Equal("first"u8.ToArray(), firstBytes.ToArray());
+        Assert.Equal("a second, longer version"u8.ToArray(), secondBytes.ToArray());
+        // An equal string is the disk's path, not a copy.
+        Assert.False(provider.TryGetCopy(new string(path.AsSpan()), out _));
+        Assert.False(provider.TryGetCopy(path, out _));
     }
 
     [Fact]
