@@ -164,8 +164,8 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
     /// <summary>
     /// Writes the whole protected record, header included, into <paramref name="target"/>: the header as
     /// BouncyCastle's RecordStream writes it, the additional data as <c>GetAdditionalData</c> builds it (RFC 8446 §5.2:
-    /// the record header; RFC 5246 §6.2.3.3: seq_num, type, version and plaintext length), and in TLS 1.2 the
-    /// plaintext is sealed from where it lies, without a copy. False (nothing written) when the writer cannot give
+    /// the record header; RFC 5246 §6.2.3.3: seq_num, type, version and plaintext length), and the plaintext is sealed
+    /// from where it lies, without a copy (in TLS 1.3, when the cipher takes the content and its type apart). False (nothing written) when the writer cannot give
     /// one contiguous span for the record, or for a DTLS connection ID.
     /// </summary>
     private bool TrySealInto(IBufferWriter<byte> target, long seqNo, short recordType, ProtocolVersion recordVersion,
@@ -215,10 +215,14 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
         var tag = record.Slice(at + innerLength, m_macSize);
         if (m_encryptUseInnerPlaintext)
         {
-            // RFC 8446 §5.2: TLSInnerPlaintext is the content then its real type; sealed in place.
-            plaintext.CopyTo(body);
-            body[^1] = (byte)ContentType.application_data;
-            _sealer.Seal(_nonce, additionalData, body, body, tag);
+            // RFC 8446 §5.2: TLSInnerPlaintext is the content then its real type: sealed from where the content lies
+            // when the cipher takes it in two pieces, else put together and sealed in place.
+            if (!_sealer.TrySealWithType(_nonce, additionalData, plaintext, (byte)ContentType.application_data, body, tag))
+            {
+                plaintext.CopyTo(body);
+                body[^1] = (byte)ContentType.application_data;
+                _sealer.Seal(_nonce, additionalData, body, body, tag);
+            }
         }
         else
         {

@@ -11,6 +11,7 @@ public class DirectRecordTests
 {
     [Theory]
     [InlineData(TlsVersion.Tls13, Org.BouncyCastle.Tls.CipherSuite.TLS_AES_256_GCM_SHA384, 5 + 1 + 16)]
+    [InlineData(TlsVersion.Tls13, Org.BouncyCastle.Tls.CipherSuite.TLS_AES_128_GCM_SHA256, 5 + 1 + 16)]
     [InlineData(TlsVersion.Tls13, Org.BouncyCastle.Tls.CipherSuite.TLS_CHACHA20_POLY1305_SHA256, 5 + 1 + 16)]
     [InlineData(TlsVersion.Tls12, Org.BouncyCastle.Tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 5 + 8 + 16)]
     [InlineData(TlsVersion.Tls12, Org.BouncyCastle.Tls.CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 5 + 16)]
