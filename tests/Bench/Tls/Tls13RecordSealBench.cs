@@ -7,7 +7,8 @@ namespace Apps.Bench.Tls;
 /// <summary>
 /// Sealing one TLS 1.3 AES-256-GCM record whose content lies where the application wrote it: copied next to its
 /// content type and sealed in place by .NET's <see cref="AesGcm"/> (the anchor, what the record layer did), against
-/// OpenSSL's streaming EVP interface taking the content and the type byte apart (<see cref="OpenSslAesGcmSealer"/>).
+/// OpenSSL's streaming EVP interface taking the content and the type byte apart (<see cref="OpenSslAesGcm"/>),
+/// and BouncyCastle's managed GCM that records up to 1 KiB use (<c>SmallRecordGcm</c>).
 /// Run: <c>dotnet run -c Release --project tests/Bench -- --filter '*Tls13RecordSeal*' --job short</c>.
 /// </summary>
 [MemoryDiagnoser]
@@ -20,9 +21,10 @@ public class Tls13RecordSealBench
     private byte[] _content = [];
     private byte[] _record = [];
     private AesGcm _platform = null!;
-    private OpenSslAesGcmSealer _sealer = null!;
+    private OpenSslAesGcm _sealer = null!;
+    private Apps.Tls.Engine.SmallRecordGcm _managed = null!;
 
-    [Params(1500, 16384)]
+    [Params(100, 600, 1500, 16384)]
     public int Size { get; set; }
 
     [GlobalSetup]
@@ -31,8 +33,13 @@ public class Tls13RecordSealBench
         _content = RandomNumberGenerator.GetBytes(Size);
         _record = new byte[Size + 1];
         _platform = new AesGcm(_key, 16);
-        _sealer = new OpenSslAesGcmSealer(_key);
+        _sealer = new OpenSslAesGcm(_key, encrypting: true);
+        _managed = new Apps.Tls.Engine.SmallRecordGcm(true);
+        _managed.SetKey(_key);
+        _sealed = new byte[Size + 1 + 16];
     }
+
+    private byte[] _sealed = [];
 
     [GlobalCleanup]
     public void Cleanup()
@@ -44,14 +51,25 @@ public class Tls13RecordSealBench
     [Benchmark(Baseline = true)]
     public void CopyThenAesGcm()
     {
+        _nonce[11]++; // a new nonce per record, as TLS has (BouncyCastle refuses a repeated one)
         _content.CopyTo(_record, 0);
         _record[^1] = 23;
         _platform.Encrypt(_nonce, _record, _record, _tag, _aad);
     }
 
     [Benchmark]
+    public void CopyThenManagedGcm()
+    {
+        _nonce[11]++;
+        _content.CopyTo(_record, 0);
+        _record[^1] = 23;
+        _managed.Seal(_nonce, _aad, _record, _sealed);
+    }
+
+    [Benchmark]
     public void OpenSslInTwoPieces()
     {
+        _nonce[11]++;
         byte type = 23;
         _sealer.Seal(_nonce, _aad, _content, new ReadOnlySpan<byte>(in type), _record, _tag);
     }

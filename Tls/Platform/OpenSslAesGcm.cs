@@ -5,34 +5,40 @@ using System.Security.Cryptography;
 namespace Apps.Tls.Platform;
 
 /// <summary>
-/// AES-GCM sealing by the system's OpenSSL (libcrypto.so.3) through its streaming EVP interface, for a plaintext that
-/// lies in two pieces: a TLS 1.3 record's content, where the application wrote it, and its content type byte
-/// (RFC 8446 §5.2, TLSInnerPlaintext). .NET's <see cref="AesGcm"/> takes one contiguous plaintext, so the content had to
-/// be copied next to its type first: a copy of every byte sent. One instance per key; one operation at a time.
+/// AES-GCM by the system's OpenSSL (libcrypto.so.3) through its streaming EVP interface, one instance per key and
+/// direction, one operation at a time. Sealing takes the plaintext in two pieces: a TLS 1.3 record's content, where the
+/// application wrote it, and its content type byte (RFC 8446 §5.2, TLSInnerPlaintext); .NET's <see cref="AesGcm"/>
+/// takes one contiguous plaintext, so the content had to be copied next to its type first. Both directions skip
+/// .NET's per-call overhead (its error-queue clearing and parameter building): a record costs 0.4-0.5 of the time
+/// (Tls13RecordSealBench), and nothing is allocated, where BouncyCastle's managed GCM allocates 648 B per record.
 /// </summary>
 /// <remarks>
 /// The key is handed to OpenSSL once, in the constructor; EVP_CIPHER_CTX_free wipes it. <see cref="IsAvailable"/> is
 /// false when libcrypto cannot be loaded or disagrees with .NET's AES-GCM on a known input, and callers then copy.
 /// </remarks>
-internal sealed class OpenSslAesGcmSealer : IDisposable
+internal sealed class OpenSslAesGcm : IDisposable
 {
     public const int NonceSize = 12;
     public const int TagSize = 16;
 
-    // EVP_CTRL_AEAD_GET_TAG (evp.h), the same as EVP_CTRL_GCM_GET_TAG.
+    // EVP_CTRL_AEAD_GET_TAG and EVP_CTRL_AEAD_SET_TAG (evp.h), the same as the EVP_CTRL_GCM_ ones.
     private const int GetTagControl = 0x10;
+    private const int SetTagControl = 0x11;
     private const string Library = "libcrypto.so.3";
 
     private static readonly Lazy<bool> Available = new(AgreesWithDotNet);
 
     private readonly CipherContext _context;
+    private readonly bool _encrypting;
 
-    /// <summary>True when libcrypto is loaded and seals a known input as .NET's AesGcm does.</summary>
+    /// <summary>True when libcrypto is loaded, seals a known input as .NET's AesGcm does and opens it again.</summary>
     public static bool IsAvailable => Available.Value;
 
     /// <param name="key">16 or 32 bytes (AES-128-GCM or AES-256-GCM).</param>
-    public OpenSslAesGcmSealer(ReadOnlySpan<byte> key)
+    /// <param name="encrypting">True for <see cref="Seal"/>, false for <see cref="Open"/>.</param>
+    public OpenSslAesGcm(ReadOnlySpan<byte> key, bool encrypting)
     {
+        _encrypting = encrypting;
         var cipher = key.Length switch
         {
             16 => Aes128Gcm(),
@@ -46,29 +52,37 @@ internal sealed class OpenSslAesGcmSealer : IDisposable
             throw Failure("EVP_CIPHER_CTX_new");
         }
 
-        if (EncryptInit(_context, cipher, 0, ref MemoryMarshal.GetReference(key), ref Unsafe.NullRef<byte>()) != 1)
+        var ready = encrypting
+            ? EncryptInit(_context, cipher, 0, ref MemoryMarshal.GetReference(key), ref Unsafe.NullRef<byte>())
+            : DecryptInit(_context, cipher, 0, ref MemoryMarshal.GetReference(key), ref Unsafe.NullRef<byte>());
+        if (ready != 1)
         {
             _context.Dispose();
-            throw Failure("EVP_EncryptInit_ex");
+            throw Failure(encrypting ? "EVP_EncryptInit_ex" : "EVP_DecryptInit_ex");
         }
     }
 
     /// <summary>
     /// Seals <paramref name="content"/> followed by <paramref name="trailer"/> into <paramref name="ciphertext"/>
-    /// (exactly as long as both) and writes the tag. <paramref name="ciphertext"/> must not overlap
-    /// <paramref name="content"/>.
+    /// (exactly as long as both) and writes the tag. <paramref name="ciphertext"/> may be <paramref name="content"/>'s
+    /// very memory (sealing in place) but must not overlap it otherwise.
     /// </summary>
     public void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, ReadOnlySpan<byte> content, ReadOnlySpan<byte> trailer,
         Span<byte> ciphertext, Span<byte> tag)
     {
+        if (!_encrypting)
+        {
+            throw new InvalidOperationException("this instance opens records");
+        }
+
         if (nonce.Length != NonceSize || tag.Length != TagSize || ciphertext.Length != content.Length + trailer.Length)
         {
             throw new ArgumentException("AES-GCM takes a 12-byte nonce, gives a 16-byte tag, and the ciphertext is as long as the plaintext");
         }
 
-        if (content.Overlaps(ciphertext) || trailer.Overlaps(ciphertext))
+        if ((content.Overlaps(ciphertext) && !InPlace(content, ciphertext)) || (trailer.Overlaps(ciphertext[content.Length..]) && !InPlace(trailer, ciphertext[content.Length..])))
         {
-            throw new ArgumentException("the ciphertext must not overlap the plaintext", nameof(ciphertext));
+            throw new ArgumentException("the ciphertext must not overlap the plaintext except in place", nameof(ciphertext));
         }
 
         // A new nonce on the key already set (EVP_EncryptInit_ex(3): NULL cipher and key keep the current ones).
@@ -96,7 +110,68 @@ internal sealed class OpenSslAesGcmSealer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="ciphertext"/> into <paramref name="plaintext"/> (as long; the same memory, or apart) if
+    /// <paramref name="tag"/> authenticates it; false otherwise, with <paramref name="plaintext"/> zeroed.
+    /// </summary>
+    public bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag,
+        Span<byte> plaintext)
+    {
+        if (_encrypting)
+        {
+            throw new InvalidOperationException("this instance seals records");
+        }
+
+        if (nonce.Length != NonceSize || tag.Length != TagSize || plaintext.Length != ciphertext.Length)
+        {
+            throw new ArgumentException("AES-GCM takes a 12-byte nonce and a 16-byte tag, and the plaintext is as long as the ciphertext");
+        }
+
+        if (ciphertext.Overlaps(plaintext) && !InPlace(ciphertext, plaintext))
+        {
+            throw new ArgumentException("the plaintext must not overlap the ciphertext except in place", nameof(plaintext));
+        }
+
+        if (DecryptInit(_context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
+        {
+            throw Failure("EVP_DecryptInit_ex");
+        }
+
+        var written = 0;
+        if (!additionalData.IsEmpty
+            && DecryptUpdate(_context, ref Unsafe.NullRef<byte>(), ref written, ref MemoryMarshal.GetReference(additionalData), additionalData.Length) != 1)
+        {
+            throw Failure("EVP_DecryptUpdate on the additional data");
+        }
+
+        if (!ciphertext.IsEmpty
+            && (DecryptUpdate(_context, ref MemoryMarshal.GetReference(plaintext), ref written, ref MemoryMarshal.GetReference(ciphertext), ciphertext.Length) != 1
+                || written != ciphertext.Length))
+        {
+            throw Failure("EVP_DecryptUpdate on the ciphertext");
+        }
+
+        // EVP_CTRL_AEAD_SET_TAG reads the tag; OpenSSL's signature takes a non-const pointer.
+        if (Control(_context, SetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
+        {
+            throw Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_SET_TAG)");
+        }
+
+        var final = 0;
+        if (DecryptFinal(_context, ref MemoryMarshal.GetReference(plaintext[plaintext.Length..]), ref final) == 1 && final == 0)
+        {
+            return true;
+        }
+
+        ClearErrors();
+        plaintext.Clear();
+        return false;
+    }
+
     public void Dispose() => _context.Dispose();
+
+    private static bool InPlace(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) =>
+        Unsafe.AreSame(ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
 
     /// <summary>Feeds additional data (no output) or plaintext; GCM is a stream mode, so OpenSSL writes every
     /// plaintext byte at once.</summary>
@@ -139,9 +214,13 @@ internal sealed class OpenSslAesGcmSealer : IDisposable
             }
 
             Span<byte> sealedRecord = stackalloc byte[plaintext.Length + TagSize];
-            using var sealer = new OpenSslAesGcmSealer(key);
+            using var sealer = new OpenSslAesGcm(key, encrypting: true);
             sealer.Seal(nonce, aad, content, plaintext[^1..], sealedRecord[..plaintext.Length], sealedRecord[plaintext.Length..]);
-            return sealedRecord.SequenceEqual(expected);
+            Span<byte> opened = stackalloc byte[plaintext.Length];
+            using var opener = new OpenSslAesGcm(key, encrypting: false);
+            return sealedRecord.SequenceEqual(expected)
+                && opener.Open(nonce, aad, sealedRecord[..plaintext.Length], sealedRecord[plaintext.Length..], opened)
+                && opened.SequenceEqual(plaintext);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or CryptographicException)
         {
@@ -170,6 +249,15 @@ internal sealed class OpenSslAesGcmSealer : IDisposable
 
     [DllImport(Library, EntryPoint = "EVP_EncryptFinal_ex")]
     private static extern int EncryptFinal(CipherContext context, ref byte output, ref int written);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptInit_ex")]
+    private static extern int DecryptInit(CipherContext context, nint cipher, nint engine, ref byte key, ref byte iv);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptUpdate")]
+    private static extern int DecryptUpdate(CipherContext context, ref byte output, ref int written, ref byte input, int length);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptFinal_ex")]
+    private static extern int DecryptFinal(CipherContext context, ref byte output, ref int written);
 
     [DllImport(Library, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
     private static extern int Control(CipherContext context, int type, int argument, ref byte pointer);

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using Apps.Tls.Platform;
+
+namespace Apps.Tls.Tests.Platform;
+
+/// <summary>OpenSSL's streaming AES-GCM (a record's content and its type byte fed apart) against .NET's one-shot AesGcm,
+/// and opening: in place, apart, and refusing every altered byte.</summary>
+public class OpenSslAesGcmTests
+{
+    [Fact]
+    public void Libcrypto_is_there_and_agrees_with_dotnet()
+    {
+        Assert.True(OpenSslAesGcm.IsAvailable);
+    }
+
+    [Theory]
+    [InlineData(16, 0, 1, 5)]
+    [InlineData(16, 1, 1, 5)]
+    [InlineData(32, 15, 1, 5)]
+    [InlineData(32, 16, 1, 5)]
+    [InlineData(32, 17, 0, 13)]
+    [InlineData(16, 1000, 1, 13)]
+    [InlineData(32, 16384, 1, 5)]
+    [InlineData(32, 300, 1, 0)]
+    public void Two_pieces_seal_as_one_plaintext_does(int keySize, int contentLength, int trailerLength, int aadLength)
+    {
+        var random = new Random(contentLength * 31 + keySize);
+        var key = Bytes(random, keySize);
+        using var sealer = new OpenSslAesGcm(key, encrypting: true);
+        using var reference = new AesGcm(key, OpenSslAesGcm.TagSize);
+        for (var record = 0; record < 3; record++) // one context, several records: each nonce starts afresh
+        {
+            var nonce = Bytes(random, OpenSslAesGcm.NonceSize);
+            var aad = Bytes(random, aadLength);
+            var content = Bytes(random, contentLength);
+            var trailer = Bytes(random, trailerLength);
+            var ciphertext = new byte[contentLength + trailerLength];
+            var tag = new byte[OpenSslAesGcm.TagSize];
+
+            sealer.Seal(nonce, aad, content, trailer, ciphertext, tag);
+
+            var expected = new byte[ciphertext.Length];
+            var expectedTag = new byte[OpenSslAesGcm.TagSize];
+            reference.Encrypt(nonce, content.Concat(trailer).ToArray(), expected, expectedTag, aad);
+            Assert.Equal(expected, ciphertext);
+            Assert.Equal(expectedTag, tag);
+            var opened = new byte[ciphertext.Length];
+            reference.Decrypt(nonce, ciphertext, tag, opened, aad);
+            Assert.Equal(content.Concat(trailer).ToArray(), opened);
+        }
+    }
+
+    [Theory]
+    [InlineData(16, 0)]
+    [InlineData(16, 1)]
+    [InlineData(32, 600)]
+    [InlineData(32, 16385)]
+    public void What_dotnet_seals_opens_apart_and_in_place_and_any_altered_byte_is_refused(int keySize, int length)
+    {
+        var random = new Random(length + keySize);
+        var key = Bytes(random, keySize);
+        var nonce = Bytes(random, 12);
+        var aad = Bytes(random, 5);
+        var plaintext = Bytes(random, length);
+        var ciphertext = new byte[length];
+        var tag = new byte[16];
+        using (var reference = new AesGcm(key, 16))
+        {
+            reference.Encrypt(nonce, plaintext, ciphertext, tag, aad);
+        }
+
+        using var opener = new OpenSslAesGcm(key, encrypting: false);
+        var opened = new byte[length];
+        Assert.True(opener.Open(nonce, aad, ciphertext, tag, opened));
+        Assert.Equal(plaintext, opened);
+        var inPlace = (byte[])ciphertext.Clone();
+        Assert.True(opener.Open(nonce, aad, inPlace, tag, inPlace));
+        Assert.Equal(plaintext, inPlace);
+
+        var alteredTag = (byte[])tag.Clone();
+        alteredTag[15] ^= 1;
+        var alteredAad = (byte[])aad.Clone();
+        alteredAad[0] ^= 0x80;
+        Assert.False(opener.Open(nonce, aad, ciphertext, alteredTag, opened));
+        Assert.All(opened, b => Assert.Equal(0, b)); // nothing unauthenticated is left behind
+        Assert.False(opener.Open(nonce, alteredAad, ciphertext, tag, opened));
+        if (length > 0)
+        {
+            var alteredCiphertext = (byte[])ciphertext.Clone();
+            alteredCiphertext[length / 2] ^= 4;
+            Assert.False(opener.Open(nonce, aad, alteredCiphertext, tag, opened));
+        }
+
+        // Refusals leave the context usable.
+        Assert.True(opener.Open(nonce, aad, ciphertext, tag, opened));
+        Assert.Equal(plaintext, opened);
+    }
+
+    [Fact]
+    public void Sealing_in_place_matches_sealing_apart()
+    {
+        var key = new byte[32];
+        var nonce = new byte[12];
+        var content = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+        using var sealer = new OpenSslAesGcm(key, encrypting: true);
+        var apart = new byte[3000];
+        var tagApart = new byte[16];
+        sealer.Seal(nonce, [], content, [], apart, tagApart);
+        var inPlace = (byte[])content.Clone();
+        var tagInPlace = new byte[16];
+
+        sealer.Seal(nonce, [], inPlace, [], inPlace, tagInPlace);
+
+        Assert.Equal(apart, inPlace);
+        Assert.Equal(tagApart, tagInPlace);
+    }
+
+    [Fact]
+    public void Each_instance_works_one_way()
+    {
+        using var sealer = new OpenSslAesGcm(new byte[16], encrypting: true);
+        using var opener = new OpenSslAesGcm(new byte[16], encrypting: false);
+
+        Assert.Throws<InvalidOperationException>(() => sealer.Open(new byte[12], [], new byte[4], new byte[16], new byte[4]));
+        Assert.Throws<InvalidOperationException>(() => opener.Seal(new byte[12], [], new byte[4], [], new byte[4], new byte[16]));
+    }
+
+    [Fact]
+    public void Sealing_allocates_nothing()
+    {
+        using var sealer = new OpenSslAesGcm(new byte[32], encrypting: true);
+        var nonce = new byte[12];
+        var content = new byte[16384];
+        var record = new byte[16385];
+        var tag = new byte[16];
+        var aad = new byte[5];
+        ReadOnlySpan<byte> type = [23];
+        sealer.Seal(nonce, [], content, type, record, tag);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            sealer.Seal(nonce, aad, content, type, record, tag);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Wrong_sizes_and_overlapping_buffers_are_refused()
+    {
+        using var sealer = new OpenSslAesGcm(new byte[32], encrypting: true);
+        var nonce = new byte[12];
+        var record = new byte[64];
+
+        Assert.Throws<ArgumentException>(() => sealer.Seal(new byte[11], [], new byte[4], [1], new byte[5], new byte[16]));
+        Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], new byte[4], [1], new byte[5], new byte[15]));
+        Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], new byte[4], [1], new byte[4], new byte[16]));
+        Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], record.AsSpan(0, 8), [1], record.AsSpan(4, 9), new byte[16]));
+        Assert.Throws<ArgumentException>(() => new OpenSslAesGcm(new byte[24], encrypting: true));
+    }
+
+    private static byte[] Bytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+}
