@@ -80,7 +80,9 @@ internal sealed class OpenSslAesGcm : IDisposable
             throw new ArgumentException("AES-GCM takes a 12-byte nonce, gives a 16-byte tag, and the ciphertext is as long as the plaintext");
         }
 
-        if ((content.Overlaps(ciphertext) && !InPlace(content, ciphertext)) || (trailer.Overlaps(ciphertext[content.Length..]) && !InPlace(trailer, ciphertext[content.Length..])))
+        // In place means exactly where its ciphertext goes; any other overlap would read bytes already overwritten.
+        if ((content.Overlaps(ciphertext) && !InPlace(content, ciphertext))
+            || (trailer.Overlaps(ciphertext) && !InPlace(trailer, ciphertext[content.Length..])))
         {
             throw new ArgumentException("the ciphertext must not overlap the plaintext except in place", nameof(ciphertext));
         }

@@ -22,6 +22,8 @@ public class OpenSslAesGcmTests
     [InlineData(16, 1000, 1, 13)]
     [InlineData(32, 16384, 1, 5)]
     [InlineData(32, 300, 1, 0)]
+    [InlineData(16, 0, 0, 13)]
+    [InlineData(16, 0, 0, 0)]
     public void Two_pieces_seal_as_one_plaintext_does(int keySize, int contentLength, int trailerLength, int aadLength)
     {
         var random = new Random(contentLength * 31 + keySize);
@@ -157,6 +159,7 @@ public class OpenSslAesGcmTests
         Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], new byte[4], [1], new byte[5], new byte[15]));
         Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], new byte[4], [1], new byte[4], new byte[16]));
         Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], record.AsSpan(0, 8), [1], record.AsSpan(4, 9), new byte[16]));
+        Assert.Throws<ArgumentException>(() => sealer.Seal(nonce, [], record.AsSpan(1, 8), record.AsSpan(3, 1), record.AsSpan(1, 9), new byte[16]));
         Assert.Throws<ArgumentException>(() => new OpenSslAesGcm(new byte[24], encrypting: true));
     }
 
