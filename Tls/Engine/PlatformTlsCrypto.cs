@@ -165,8 +165,8 @@ internal sealed class PlatformAeadRecordCipher : TlsAeadCipher
     /// Writes the whole protected record, header included, into <paramref name="target"/>: the header as
     /// BouncyCastle's RecordStream writes it, the additional data as <c>GetAdditionalData</c> builds it (RFC 8446 §5.2:
     /// the record header; RFC 5246 §6.2.3.3: seq_num, type, version and plaintext length), and the plaintext is sealed
-    /// from where it lies, without a copy (in TLS 1.3, when the cipher takes the content and its type apart). False (nothing written) when the writer cannot give
-    /// one contiguous span for the record, or for a DTLS connection ID.
+    /// from where it lies, without a copy (in TLS 1.3, when the cipher takes the content and its type apart). False
+    /// (nothing written) when the writer cannot give one contiguous span for the record, or for a DTLS connection ID.
     /// </summary>
     private bool TrySealInto(IBufferWriter<byte> target, long seqNo, short recordType, ProtocolVersion recordVersion,
         int headerAllocation, ReadOnlySpan<byte> plaintext)
