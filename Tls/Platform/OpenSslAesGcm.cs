@@ -24,7 +24,7 @@ internal sealed class OpenSslAesGcm : IDisposable
     // EVP_CTRL_AEAD_GET_TAG and EVP_CTRL_AEAD_SET_TAG (evp.h), the same as the EVP_CTRL_GCM_ ones.
     private const int GetTagControl = 0x10;
     private const int SetTagControl = 0x11;
-    private const string Library = "libcrypto.so.3";
+    private const string Library = LibCrypto.Name;
 
     private static readonly Lazy<bool> Available = new(AgreesWithDotNet);
 
@@ -49,7 +49,7 @@ internal sealed class OpenSslAesGcm : IDisposable
         if (_context.IsInvalid)
         {
             _context.Dispose();
-            throw Failure("EVP_CIPHER_CTX_new");
+            throw LibCrypto.Failure("EVP_CIPHER_CTX_new");
         }
 
         var ready = encrypting
@@ -58,7 +58,7 @@ internal sealed class OpenSslAesGcm : IDisposable
         if (ready != 1)
         {
             _context.Dispose();
-            throw Failure(encrypting ? "EVP_EncryptInit_ex" : "EVP_DecryptInit_ex");
+            throw LibCrypto.Failure(encrypting ? "EVP_EncryptInit_ex" : "EVP_DecryptInit_ex");
         }
     }
 
@@ -90,7 +90,7 @@ internal sealed class OpenSslAesGcm : IDisposable
         // A new nonce on the key already set (EVP_EncryptInit_ex(3): NULL cipher and key keep the current ones).
         if (EncryptInit(_context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
         {
-            throw Failure("EVP_EncryptInit_ex");
+            throw LibCrypto.Failure("EVP_EncryptInit_ex");
         }
 
         if (!additionalData.IsEmpty)
@@ -103,12 +103,12 @@ internal sealed class OpenSslAesGcm : IDisposable
         var written = 0;
         if (EncryptFinal(_context, ref MemoryMarshal.GetReference(ciphertext[ciphertext.Length..]), ref written) != 1 || written != 0)
         {
-            throw Failure("EVP_EncryptFinal_ex");
+            throw LibCrypto.Failure("EVP_EncryptFinal_ex");
         }
 
         if (Control(_context, GetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
         {
-            throw Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_GET_TAG)");
+            throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_GET_TAG)");
         }
     }
 
@@ -136,27 +136,27 @@ internal sealed class OpenSslAesGcm : IDisposable
 
         if (DecryptInit(_context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
         {
-            throw Failure("EVP_DecryptInit_ex");
+            throw LibCrypto.Failure("EVP_DecryptInit_ex");
         }
 
         var written = 0;
         if (!additionalData.IsEmpty
             && DecryptUpdate(_context, ref Unsafe.NullRef<byte>(), ref written, ref MemoryMarshal.GetReference(additionalData), additionalData.Length) != 1)
         {
-            throw Failure("EVP_DecryptUpdate on the additional data");
+            throw LibCrypto.Failure("EVP_DecryptUpdate on the additional data");
         }
 
         if (!ciphertext.IsEmpty
             && (DecryptUpdate(_context, ref MemoryMarshal.GetReference(plaintext), ref written, ref MemoryMarshal.GetReference(ciphertext), ciphertext.Length) != 1
                 || written != ciphertext.Length))
         {
-            throw Failure("EVP_DecryptUpdate on the ciphertext");
+            throw LibCrypto.Failure("EVP_DecryptUpdate on the ciphertext");
         }
 
         // EVP_CTRL_AEAD_SET_TAG reads the tag; OpenSSL's signature takes a non-const pointer.
         if (Control(_context, SetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
         {
-            throw Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_SET_TAG)");
+            throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_SET_TAG)");
         }
 
         var final = 0;
@@ -165,7 +165,7 @@ internal sealed class OpenSslAesGcm : IDisposable
             return true;
         }
 
-        ClearErrors();
+        LibCrypto.ClearErrors();
         plaintext.Clear();
         return false;
     }
@@ -188,15 +188,10 @@ internal sealed class OpenSslAesGcm : IDisposable
         if (EncryptUpdate(_context, ref output, ref written, ref MemoryMarshal.GetReference(input), input.Length) != 1
             || (!Unsafe.IsNullRef(ref output) && written != input.Length))
         {
-            throw Failure($"EVP_EncryptUpdate on {what}");
+            throw LibCrypto.Failure($"EVP_EncryptUpdate on {what}");
         }
     }
 
-    private static CryptographicException Failure(string call)
-    {
-        ClearErrors();
-        return new CryptographicException($"libcrypto's {call} failed");
-    }
 
     private static bool AgreesWithDotNet()
     {
@@ -264,8 +259,6 @@ internal sealed class OpenSslAesGcm : IDisposable
     [DllImport(Library, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
     private static extern int Control(CipherContext context, int type, int argument, ref byte pointer);
 
-    [DllImport(Library, EntryPoint = "ERR_clear_error")]
-    private static extern void ClearErrors();
 
     /// <summary>An OpenSSL EVP_CIPHER_CTX holding the key; freed (and wiped by OpenSSL) on dispose or finalization.</summary>
     private sealed class CipherContext() : SafeHandle(0, ownsHandle: true)

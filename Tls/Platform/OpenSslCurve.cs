@@ -16,7 +16,7 @@ namespace Apps.Tls.Platform;
 /// </summary>
 internal sealed class OpenSslCurve
 {
-    private const string Library = "libcrypto.so.3";
+    private const string Library = LibCrypto.Name;
     private const int Uncompressed = 4; // POINT_CONVERSION_UNCOMPRESSED
 
     private static readonly Lazy<OpenSslCurve?> P256Curve = new(() => TryLoad(415, "P-256")); // NID_X9_62_prime256v1
@@ -174,7 +174,7 @@ internal sealed class OpenSslCurve
 
     private static bool Fail()
     {
-        ClearErrors();
+        LibCrypto.ClearErrors();
         return false;
     }
 
@@ -185,7 +185,7 @@ internal sealed class OpenSslCurve
             var group = NewGroup(nid);
             if (group == 0)
             {
-                ClearErrors();
+                LibCrypto.ClearErrors();
                 return null;
             }
 
@@ -241,6 +241,4 @@ internal sealed class OpenSslCurve
     [DllImport(Library, EntryPoint = "BN_clear_free")]
     private static extern void ClearFreeBigNumber(nint number);
 
-    [DllImport(Library, EntryPoint = "ERR_clear_error")]
-    private static extern void ClearErrors();
 }

@@ -16,7 +16,7 @@ internal static class OpenSslX25519
 
     // OpenSSL's NID_X25519 (obj_mac.h), the key type EVP_PKEY_X25519.
     private const int EvpPkeyX25519 = 1034;
-    private const string Library = "libcrypto.so.3";
+    private const string Library = LibCrypto.Name;
 
     private static readonly Lazy<bool> Available = new(PassesKnownAnswerTest);
 
@@ -92,7 +92,7 @@ internal static class OpenSslX25519
             if (Derive(context, ref MemoryMarshal.GetReference(sharedSecret), ref length) != 1 || length != KeySize)
             {
                 // OpenSSL's X25519 derivation fails exactly when the result is all zeros (a low-order point).
-                ClearErrors();
+                LibCrypto.ClearErrors();
                 sharedSecret.Clear();
                 return false;
             }
@@ -121,11 +121,7 @@ internal static class OpenSslX25519
         }
     }
 
-    private static CryptographicException Failure(string call)
-    {
-        ClearErrors();
-        return new CryptographicException($"libcrypto's {call} failed for X25519");
-    }
+    private static CryptographicException Failure(string call) => LibCrypto.Failure(call, " for X25519");
 
     private static bool PassesKnownAnswerTest()
     {
@@ -179,8 +175,6 @@ internal static class OpenSslX25519
     [DllImport(Library, EntryPoint = "EVP_PKEY_derive")]
     private static extern int Derive(nint context, ref byte secret, ref nuint length);
 
-    [DllImport(Library, EntryPoint = "ERR_clear_error")]
-    private static extern void ClearErrors();
 
     /// <summary>An OpenSSL EVP_PKEY holding an X25519 private key; freed (and wiped by OpenSSL) on dispose or finalization.</summary>
     internal sealed class EvpKey() : SafeHandle(0, ownsHandle: true)

@@ -20,6 +20,7 @@ public class Tls13RecordSealBench
     private readonly byte[] _tag = new byte[16];
     private byte[] _content = [];
     private byte[] _record = [];
+    private byte[] _sealed = [];
     private AesGcm _platform = null!;
     private OpenSslAesGcm _sealer = null!;
     private Apps.Tls.Engine.SmallRecordGcm _managed = null!;
@@ -38,8 +39,6 @@ public class Tls13RecordSealBench
         _managed.SetKey(_key);
         _sealed = new byte[Size + 1 + 16];
     }
-
-    private byte[] _sealed = [];
 
     [GlobalCleanup]
     public void Cleanup()

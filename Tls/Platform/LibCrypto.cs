@@ -1,0 +1,23 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace Apps.Tls.Platform;
+
+/// <summary>What every direct call into the system's OpenSSL shares: the library's name and its error queue.</summary>
+internal static class LibCrypto
+{
+    /// <summary>OpenSSL 3's libcrypto; the functions used exist since 1.1, but 3 is what Debian 12 ships.</summary>
+    public const string Name = "libcrypto.so.3";
+
+    /// <summary>Clears OpenSSL's per-thread error queue (a failed call leaves its reasons there) and describes the
+    /// failure of <paramref name="call"/>, optionally saying what for (" for X25519").</summary>
+    public static CryptographicException Failure(string call, string purpose = "")
+    {
+        ClearErrors();
+        return new CryptographicException($"libcrypto's {call} failed{purpose}");
+    }
+
+    /// <summary>ERR_clear_error(3).</summary>
+    [DllImport(Name, EntryPoint = "ERR_clear_error")]
+    public static extern void ClearErrors();
+}
