@@ -15,14 +15,22 @@ internal sealed class SocketPipe : IDuplexPipe
 {
     private const int ReceiveSize = 16 * 1024;
 
+    /// <summary>The most the send loop holds back during a hand-over; more is sent at once.</summary>
+    internal const int DeferLimit = 64 * 1024;
+
+    /// <summary>The pipe whose receive loop is handing data to its application on this thread, if any.</summary>
+    [ThreadStatic]
+    private static SocketPipe? t_handingOver;
+
     private readonly Socket _socket;
     // Thread hops cost more than anything else per request on a busy machine. The application's flush runs the send
     // loop inline (its send usually completes at once, on the same thread); with inlineReads the receive loop also runs
     // the application's read (TLS, then Kestrel) on the thread the socket completed on, as Kestrel's own
-    // UnsafePreferInlineScheduling does. Writers that waited on back-pressure resume on the thread pool. (Deferring the
-    // send to the end of the thread's work item would merge an HTTP/2 connection's first frames into one packet, but
-    // that work item is the socket engine's batch of completions for many connections, up to 15 ms long: every
-    // response would wait for the whole batch.)
+    // UnsafePreferInlineScheduling does. Writers that waited on back-pressure resume on the thread pool.
+    // What the application writes while the receive loop is handing it data, on that same thread, is sent once the
+    // hand-over returns (DeferLimit bounds it): an HTTP/2 connection's SETTINGS, WINDOW_UPDATE and SETTINGS ACK then
+    // leave in one send instead of three. The deferral covers this connection's hand-over only, never the socket
+    // engine's whole batch of completions (up to 15 ms for many connections), so no other connection waits on it.
     private readonly Pipe _received;
     private readonly Pipe _toSend = new(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
@@ -31,6 +39,10 @@ internal sealed class SocketPipe : IDuplexPipe
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
     private int _disposed;
+    // Set by the send loop on the handing-over thread when it held data back; read there after the hand-over.
+    private bool _sendHeldBack;
+    // Tells the send loop that its cancelled read is the receive loop's "send now", not Abort.
+    private volatile bool _sendNow;
 
     /// <param name="socket">A connected socket; the pipe owns it.</param>
     /// <param name="inlineReads">Run the application's read continuations on the receive loop's thread (server
@@ -101,7 +113,7 @@ internal sealed class SocketPipe : IDuplexPipe
                 }
 
                 writer.Advance(result.Bytes);
-                var flushed = await writer.FlushAsync().ConfigureAwait(false);
+                var flushed = await HandOverAsync(writer).ConfigureAwait(false);
                 if (flushed.IsCompleted)
                 {
                     break;
@@ -116,6 +128,34 @@ internal sealed class SocketPipe : IDuplexPipe
         await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Flushes received data to the application, which (with inline reads) runs on this thread until it waits; what it
+    /// wrote meanwhile goes out in one send when the flush returns.
+    /// </summary>
+    private ValueTask<FlushResult> HandOverAsync(PipeWriter writer)
+    {
+        var previous = t_handingOver;
+        t_handingOver = this;
+        ValueTask<FlushResult> flushing;
+        try
+        {
+            flushing = writer.FlushAsync();
+        }
+        finally
+        {
+            t_handingOver = previous;
+        }
+
+        if (_sendHeldBack)
+        {
+            _sendHeldBack = false;
+            _sendNow = true;
+            _toSend.Reader.CancelPendingRead();
+        }
+
+        return flushing;
+    }
+
     private async Task SendAsync()
     {
         var reader = _toSend.Reader;
@@ -126,9 +166,18 @@ internal sealed class SocketPipe : IDuplexPipe
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (result.IsCanceled)
+                if (result.IsCanceled && !_sendNow)
                 {
                     break;
+                }
+
+                _sendNow = false;
+                if (!result.IsCompleted && t_handingOver == this && buffer.Length < DeferLimit)
+                {
+                    // Written during this connection's hand-over: HandOverAsync sends it when the application waits.
+                    _sendHeldBack = true;
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
                 }
 
                 if (!buffer.IsEmpty && (await SendBufferAsync(send, buffer).ConfigureAwait(false)).Failed)

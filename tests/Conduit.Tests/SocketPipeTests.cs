@@ -22,6 +22,28 @@ public sealed class SocketPipeTests
         return (server, peer, listener);
     }
 
+    /// <summary>Data segments the peer's kernel has received on this connection (Linux tcp_info.tcpi_data_segs_in).</summary>
+    private static int DataSegmentsIn(Socket peer)
+    {
+        var info = new byte[232];
+        var length = peer.GetRawSocketOption((int)SocketOptionLevel.Tcp, 11 /* TCP_INFO */, info);
+        Assert.True(length >= 156, $"tcp_info too short ({length} bytes) for tcpi_data_segs_in");
+        return BitConverter.ToInt32(info, 152);
+    }
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket peer, int count)
+    {
+        var received = new byte[count];
+        for (var at = 0; at < count;)
+        {
+            var n = await peer.ReceiveAsync(received.AsMemory(at)).AsTask().WaitAsync(Patience);
+            Assert.True(n > 0, $"the connection ended after {at} of {count} bytes");
+            at += n;
+        }
+
+        return received;
+    }
+
     private static void Reset(Socket peer)
     {
         peer.LingerState = new LingerOption(true, 0);
@@ -121,6 +143,93 @@ public sealed class SocketPipeTests
         await sending.WaitAsync(Patience);
         await echo.WaitAsync(Patience);
         Assert.Equal(sent, received.ToArray());
+        peer.Dispose();
+    }
+
+    [Fact]
+    public async Task Answers_written_while_data_is_handed_over_leave_in_one_segment()
+    {
+        var (server, peer, listener) = await AcceptAsync();
+        await using var _ = listener;
+        await using var __ = server;
+        // Called before the peer sends, so the read is already waiting and the answer runs inside the hand-over.
+        var answering = AnswerAsync();
+        async Task AnswerAsync()
+        {
+            var result = await server.Input.ReadAsync().ConfigureAwait(false);
+            server.Input.AdvanceTo(result.Buffer.End);
+            // Three flushes on the receive loop's thread, as Kestrel's HTTP/2 writes SETTINGS, WINDOW_UPDATE and SETTINGS ACK.
+            foreach (var part in new[] { "one,", "two,", "three" })
+            {
+                await server.Output.WriteAsync(Encoding.ASCII.GetBytes(part)).ConfigureAwait(false);
+            }
+
+            var next = await server.Input.ReadAsync().ConfigureAwait(false); // the application waits: the hand-over ends here
+            server.Input.AdvanceTo(next.Buffer.End);
+        }
+
+        var before = DataSegmentsIn(peer);
+        await peer.SendAsync("?"u8.ToArray());
+        var answer = await ReceiveExactlyAsync(peer, "one,two,three".Length);
+
+        Assert.Equal("one,two,three", Encoding.ASCII.GetString(answer));
+        Assert.Equal(1, DataSegmentsIn(peer) - before);
+        peer.Shutdown(SocketShutdown.Send);
+        await answering.WaitAsync(Patience);
+        peer.Dispose();
+    }
+
+    [Fact]
+    public async Task Writes_from_another_thread_during_a_hand_over_are_sent_at_once()
+    {
+        var (server, peer, listener) = await AcceptAsync();
+        await using var _ = listener;
+        await using var __ = server;
+        var release = new ManualResetEventSlim();
+        var answering = AnswerAsync();
+        async Task AnswerAsync()
+        {
+            var result = await server.Input.ReadAsync().ConfigureAwait(false);
+            server.Input.AdvanceTo(result.Buffer.End);
+            // Still inside the hand-over: another thread writes and flushes; its bytes must not wait for this one.
+            await Task.Run(async () => await server.Output.WriteAsync("elsewhere"u8.ToArray())).ConfigureAwait(false);
+            Assert.True(release.Wait(Patience), "the peer never saw the other thread's write");
+        }
+
+        await peer.SendAsync("?"u8.ToArray());
+        var answer = await ReceiveExactlyAsync(peer, "elsewhere".Length);
+        release.Set();
+
+        Assert.Equal("elsewhere", Encoding.ASCII.GetString(answer));
+        await answering.WaitAsync(Patience);
+        peer.Dispose();
+    }
+
+    [Fact]
+    public async Task A_hand_over_holds_back_at_most_the_defer_limit()
+    {
+        var (server, peer, listener) = await AcceptAsync();
+        await using var _ = listener;
+        await using var __ = server;
+        var large = new byte[SocketPipe.DeferLimit];
+        Random.Shared.NextBytes(large);
+        var release = new ManualResetEventSlim();
+        var answering = AnswerAsync();
+        async Task AnswerAsync()
+        {
+            var result = await server.Input.ReadAsync().ConfigureAwait(false);
+            server.Input.AdvanceTo(result.Buffer.End);
+            await server.Output.WriteAsync(large).ConfigureAwait(false);
+            // Block the hand-over: the large write must already be on its way.
+            Assert.True(release.Wait(Patience), "the large write was held back");
+        }
+
+        await peer.SendAsync("?"u8.ToArray());
+        var answer = await ReceiveExactlyAsync(peer, large.Length);
+        release.Set();
+
+        Assert.Equal(large, answer);
+        await answering.WaitAsync(Patience);
         peer.Dispose();
     }
 }
