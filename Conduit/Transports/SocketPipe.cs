@@ -18,6 +18,13 @@ internal sealed class SocketPipe : IDuplexPipe
     /// <summary>The most the send loop holds back during a hand-over; more is sent at once.</summary>
     internal const int DeferLimit = 64 * 1024;
 
+    /// <summary>
+    /// Hand-overs whose writes are merged: a connection's opening, where TLS and HTTP/2 answer one packet with several
+    /// small messages. Later a request mostly gets its response in one flush, and holding that back would only add a
+    /// pass through the send pipe to every response.
+    /// </summary>
+    internal const int OpeningHandOvers = 4;
+
     /// <summary>The pipe whose receive loop is handing data to its application on this thread, if any.</summary>
     [ThreadStatic]
     private static SocketPipe? t_handingOver;
@@ -27,9 +34,9 @@ internal sealed class SocketPipe : IDuplexPipe
     // loop inline (its send usually completes at once, on the same thread); with inlineReads the receive loop also runs
     // the application's read (TLS, then Kestrel) on the thread the socket completed on, as Kestrel's own
     // UnsafePreferInlineScheduling does. Writers that waited on back-pressure resume on the thread pool.
-    // What the application writes while the receive loop is handing it data, on that same thread, is sent once the
-    // hand-over returns (DeferLimit bounds it): an HTTP/2 connection's SETTINGS, WINDOW_UPDATE and SETTINGS ACK then
-    // leave in one send instead of three. The deferral covers this connection's hand-over only, never the socket
+    // In a connection's first hand-overs of received data, what the application writes on that same thread is sent
+    // once the hand-over returns (DeferLimit bounds it): an HTTP/2 connection's SETTINGS, WINDOW_UPDATE and SETTINGS ACK
+    // then leave in one send instead of three. The deferral covers this connection's hand-over only, never the socket
     // engine's whole batch of completions (up to 15 ms for many connections), so no other connection waits on it.
     private readonly Pipe _received;
     private readonly Pipe _toSend = new(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
@@ -41,6 +48,7 @@ internal sealed class SocketPipe : IDuplexPipe
     private int _disposed;
     // Set by the send loop on the handing-over thread when it held data back; read there after the hand-over.
     private bool _sendHeldBack;
+    private int _handOvers;
     // Tells the send loop that its cancelled read is the receive loop's "send now", not Abort.
     private volatile bool _sendNow;
 
@@ -134,6 +142,12 @@ internal sealed class SocketPipe : IDuplexPipe
     /// </summary>
     private ValueTask<FlushResult> HandOverAsync(PipeWriter writer)
     {
+        if (_handOvers >= OpeningHandOvers)
+        {
+            return writer.FlushAsync();
+        }
+
+        _handOvers++;
         var previous = t_handingOver;
         t_handingOver = this;
         ValueTask<FlushResult> flushing;
