@@ -51,6 +51,7 @@ internal sealed class SocketPipe : IDuplexPipe
     private int _handOvers;
     // Tells the send loop that its cancelled read is the receive loop's "send now", not Abort.
     private volatile bool _sendNow;
+    private volatile bool _aborted;
 
     /// <param name="socket">A connected socket; the pipe owns it.</param>
     /// <param name="inlineReads">Run the application's read continuations on the receive loop's thread (server
@@ -158,13 +159,12 @@ internal sealed class SocketPipe : IDuplexPipe
         finally
         {
             t_handingOver = previous;
-        }
-
-        if (_sendHeldBack)
-        {
-            _sendHeldBack = false;
-            _sendNow = true;
-            _toSend.Reader.CancelPendingRead();
+            if (_sendHeldBack)
+            {
+                _sendHeldBack = false;
+                _sendNow = true;
+                _toSend.Reader.CancelPendingRead();
+            }
         }
 
         return flushing;
@@ -180,12 +180,16 @@ internal sealed class SocketPipe : IDuplexPipe
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (result.IsCanceled && !_sendNow)
+                if (result.IsCanceled)
                 {
-                    break;
+                    if (_aborted || !_sendNow)
+                    {
+                        break;
+                    }
+
+                    _sendNow = false;
                 }
 
-                _sendNow = false;
                 if (!result.IsCompleted && t_handingOver == this && buffer.Length < DeferLimit)
                 {
                     // Written during this connection's hand-over: HandOverAsync sends it when the application waits.
@@ -260,6 +264,7 @@ internal sealed class SocketPipe : IDuplexPipe
         {
         }
 
+        _aborted = true;
         _toSend.Reader.CancelPendingRead();
         _socket.Dispose();
         Cancel();

@@ -232,4 +232,44 @@ public sealed class SocketPipeTests
         await answering.WaitAsync(Patience);
         peer.Dispose();
     }
+
+    [Fact]
+    public async Task Abort_during_a_hand_over_drops_what_was_held_back()
+    {
+        var (server, peer, listener) = await AcceptAsync();
+        await using var _ = listener;
+        await using var __ = server;
+        var answering = AnswerAsync();
+        async Task AnswerAsync()
+        {
+            var result = await server.Input.ReadAsync().ConfigureAwait(false);
+            server.Input.AdvanceTo(result.Buffer.End);
+            await server.Output.WriteAsync("never sent"u8.ToArray()).ConfigureAwait(false); // held back
+            server.Abort();
+        }
+
+        await peer.SendAsync("?"u8.ToArray());
+        var received = new List<byte>();
+        var buffer = new byte[64];
+        try
+        {
+            while (true)
+            {
+                var n = await peer.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Patience);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
+        Assert.Empty(received);
+        await answering.WaitAsync(Patience);
+        peer.Dispose();
+    }
 }
