@@ -30,6 +30,7 @@ public sealed class ServerCredential
     private readonly Certificate _chain12;
     private readonly Certificate _chain13;
     private readonly Lazy<PlatformBasePointMultiplier?> _platformMultiplier;
+    private readonly Lazy<OpenSslEcdsaKey?> _platformKey;
 
     internal ServerCredential(IReadOnlyList<X509Certificate> chain, AsymmetricKeyParameter privateKey)
     {
@@ -52,6 +53,7 @@ public sealed class ServerCredential
 
         _privateKey = privateKey;
         _platformMultiplier = new(() => privateKey is ECPrivateKeyParameters ec ? PlatformBasePointMultiplier.For(ec.Parameters) : null);
+        _platformKey = new(() => privateKey is ECPrivateKeyParameters ec ? PlatformEcdsaSigner.KeyFor(ec) : null);
         var der = new List<byte[]>(chain.Count);
         var tlsCertificates = new TlsCertificate[chain.Count];
         var entries = new CertificateEntry[chain.Count];
@@ -89,7 +91,7 @@ public sealed class ServerCredential
     };
 
     /// <summary>The signer for one handshake; with <paramref name="platformSigning"/> an ECDSA key on P-256 or P-384
-    /// signs through <see cref="PlatformEcdsaSigner"/> (the same signature bytes, k·G by OpenSSL).</summary>
+    /// signs through <see cref="PlatformEcdsaSigner"/> (the same signature bytes, k·G and s by OpenSSL).</summary>
     internal TlsCredentialedSigner CreateSigner(TlsContext context, BcTlsCrypto crypto, bool platformSigning = false)
     {
         var tls13 = TlsUtilities.IsTlsV13(context);
@@ -98,7 +100,7 @@ public sealed class ServerCredential
         if (platformSigning && _privateKey is ECPrivateKeyParameters ec && _platformMultiplier.Value is { } multiplier)
         {
             return new DefaultTlsCredentialedSigner(new TlsCryptoParameters(context),
-                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme), multiplier), chain, scheme);
+                new PlatformEcdsaSigner(crypto, ec, SignatureScheme.From(scheme), multiplier, _platformKey.Value), chain, scheme);
         }
 
         return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(context), crypto, _privateKey, chain, scheme);

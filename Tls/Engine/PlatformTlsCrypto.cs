@@ -16,7 +16,7 @@ namespace Apps.Tls.Engine;
 /// 5288/8446; ChaCha20-Poly1305, RFC 7905/8439) by .NET's hardware-accelerated <see cref="AesGcm"/> and
 /// <see cref="ChaCha20Poly1305"/>; BouncyCastle still derives keys, nonces and additional data. With
 /// <paramref name="handshake"/>: ECDHE on X25519 (<see cref="PlatformX25519"/>, when libcrypto loads), P-256 and P-384
-/// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G from OpenSSL
+/// (<see cref="PlatformEcdh"/>, when libcrypto loads); the server's ECDSA signatures take their k·G and s from OpenSSL
 /// (<see cref="PlatformEcdsaSigner"/>), HKDF, HMAC and the transcript hash run on .NET
 /// (<see cref="PlatformTlsSecret"/>, <see cref="PlatformTlsHmac"/>, <see cref="PlatformTlsHash"/>). Every private key is
 /// still drawn from <paramref name="random"/>.

@@ -25,11 +25,15 @@ internal sealed class OpenSslCurve
     // EC_GROUPs are read-only once built and live as long as the process.
     private readonly nint _group;
 
-    private OpenSslCurve(nint group, int size)
+    private OpenSslCurve(nint group, int size, int nid)
     {
         _group = group;
         Size = size;
+        Nid = nid;
     }
+
+    /// <summary>OpenSSL's number for the curve (NID_X9_62_prime256v1 or NID_secp384r1).</summary>
+    public int Nid { get; }
 
     /// <summary>P-256 (secp256r1), or null without a working libcrypto.</summary>
     public static OpenSslCurve? P256 => P256Curve.Value;
@@ -190,7 +194,7 @@ internal sealed class OpenSslCurve
             }
 
             var domain = NistNamedCurves.GetByName(name);
-            var curve = new OpenSslCurve(group, (domain.Curve.FieldSize + 7) / 8);
+            var curve = new OpenSslCurve(group, (domain.Curve.FieldSize + 7) / 8, nid);
 
             // Known answer: a fixed multiple of G, and of 3G, as BouncyCastle computes them.
             var k = new BcBigInteger("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", 16).Mod(domain.N);

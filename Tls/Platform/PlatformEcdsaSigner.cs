@@ -9,6 +9,7 @@ using Org.BouncyCastle.Math.EC.Multiplier;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using Org.BouncyCastle.Utilities;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 using BcECPoint = Org.BouncyCastle.Math.EC.ECPoint;
 
@@ -17,8 +18,10 @@ namespace Apps.Tls.Platform;
 /// <summary>
 /// ECDSA signatures for CertificateVerify (RFC 8446 §4.4.3) and ServerKeyExchange (RFC 8422 §5.4), made as
 /// BouncyCastle's <see cref="BcTlsECDsa13Signer"/> makes them: BouncyCastle's ECDSA with the deterministic nonce of
-/// RFC 6979 (so no randomness is drawn, and the bytes are the same), except that the one expensive step, the base
-/// point multiplication k·G, is done by OpenSSL through <see cref="PlatformBasePointMultiplier"/>.
+/// RFC 6979 (so no randomness is drawn, and the bytes are the same), except that the base point multiplication k·G is
+/// done by OpenSSL through <see cref="PlatformBasePointMultiplier"/>, and, given the key in OpenSSL
+/// (<see cref="OpenSslEcdsaKey"/>), so is s = k⁻¹·(e + r·d) mod n, in constant time where BouncyCastle's BigInteger
+/// takes variable time (and 5% of a new connection's CPU went to it). The nonce stays BouncyCastle's RFC 6979 one.
 /// </summary>
 internal sealed class PlatformEcdsaSigner : TlsSigner
 {
@@ -26,8 +29,15 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
     private readonly ECPrivateKeyParameters _privateKey;
     private readonly int _signatureScheme;
     private readonly PlatformBasePointMultiplier _multiplier;
+    private readonly OpenSslEcdsaKey? _key;
 
-    public PlatformEcdsaSigner(BcTlsCrypto crypto, ECPrivateKeyParameters privateKey, int signatureScheme, PlatformBasePointMultiplier? multiplier = null)
+    /// <param name="crypto">Supplies the RFC 6979 digest (and the SecureRandom BouncyCastle's API asks for, never drawn).</param>
+    /// <param name="privateKey">The server's key, on P-256 or P-384.</param>
+    /// <param name="signatureScheme">An ECDSA scheme matching the key's curve.</param>
+    /// <param name="multiplier">The key's k·G multiplier (built once per key); made here when not given.</param>
+    /// <param name="key">The same private key held by OpenSSL (<see cref="KeyFor"/>), for s; without it BouncyCastle computes s.</param>
+    public PlatformEcdsaSigner(BcTlsCrypto crypto, ECPrivateKeyParameters privateKey, int signatureScheme, PlatformBasePointMultiplier? multiplier = null,
+        OpenSslEcdsaKey? key = null)
     {
         if (!SignatureScheme.IsECDsa(signatureScheme))
         {
@@ -39,6 +49,29 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
         _signatureScheme = signatureScheme;
         _multiplier = multiplier ?? PlatformBasePointMultiplier.For(privateKey.Parameters)
             ?? throw new ArgumentException("the platform multiplies only on P-256 and P-384", nameof(privateKey));
+        _key = key;
+    }
+
+    /// <summary>
+    /// OpenSSL's copy of <paramref name="privateKey"/> for <see cref="PlatformEcdsaSigner"/> (build it once per key), or
+    /// null off P-256 and P-384 or without libcrypto.
+    /// </summary>
+    public static OpenSslEcdsaKey? KeyFor(ECPrivateKeyParameters privateKey)
+    {
+        if (PlatformBasePointMultiplier.CurveFor(privateKey.Parameters) is not { } curve)
+        {
+            return null;
+        }
+
+        var d = BigIntegers.AsUnsignedByteArray(curve.Size, privateKey.D);
+        try
+        {
+            return OpenSslEcdsaKey.TryCreate(curve, d);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(d);
+        }
     }
 
     public byte[] GenerateRawSignature(SignatureAndHashAlgorithm algorithm, byte[] hash)
@@ -46,6 +79,11 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
         if (algorithm is null || SignatureScheme.From(algorithm) != _signatureScheme)
         {
             throw new InvalidOperationException($"Invalid algorithm: {algorithm}");
+        }
+
+        if (_key is not null && SignWithKey(hash) is { } signature)
+        {
+            return signature;
         }
 
         var digest = _crypto.CreateDigest(SignatureScheme.GetCryptoHashAlgorithm(_signatureScheme));
@@ -63,6 +101,45 @@ internal sealed class PlatformEcdsaSigner : TlsSigner
     }
 
     public TlsStreamSigner? GetStreamSigner(SignatureAndHashAlgorithm algorithm) => null;
+
+    /// <summary>
+    /// BouncyCastle's <c>ECDsaSigner.GenerateSignature</c> step by step (RFC 6979 k, r = (k·G).x mod n, k⁻¹ by its
+    /// constant-time inversion), with s from OpenSSL; DER-encoded as <see cref="StandardDsaEncoding"/> does. Null when
+    /// OpenSSL fails, and BouncyCastle then signs alone.
+    /// </summary>
+    private byte[]? SignWithKey(byte[] hash)
+    {
+        var parameters = _privateKey.Parameters;
+        var n = parameters.N;
+        var nonces = new HMacDsaKCalculator(_crypto.CreateDigest(SignatureScheme.GetCryptoHashAlgorithm(_signatureScheme)));
+        nonces.Init(n, _privateKey.D, hash);
+        var s = new byte[_key!.Curve.Size];
+        // s = 0 (and r = 0) happen with probability about 2^-256 each; a few more nonces settle it either way.
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var k = nonces.NextK();
+            var r = _multiplier.Multiply(parameters.G, k).Normalize().AffineXCoord.ToBigInteger().Mod(n);
+            if (r.SignValue == 0)
+            {
+                continue;
+            }
+
+            var kInverse = BigIntegers.ModOddInverse(n, k).ToByteArrayUnsigned();
+            try
+            {
+                if (_key.TrySign(hash, kInverse, r.ToByteArrayUnsigned(), s))
+                {
+                    return StandardDsaEncoding.Instance.Encode(n, r, new BcBigInteger(1, s));
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(kInverse);
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>BouncyCastle's ECDSA (FIPS 186-5 §6.4.1) with the platform's base point multiplier.</summary>
     private sealed class Ecdsa(IDsaKCalculator kCalculator, PlatformBasePointMultiplier multiplier) : ECDsaSigner(kCalculator)
@@ -95,6 +172,20 @@ internal sealed class PlatformBasePointMultiplier : ECMultiplier
     /// A multiplier for these domain parameters (build it once per key: matching the curve is not free), or null when
     /// the platform has no matching curve. BouncyCastle's ECDSA passes the parameters' own G, recognised by reference.
     /// </summary>
+    /// <summary>OpenSSL's curve for these domain parameters, or null (not P-256 or P-384, or no libcrypto).</summary>
+    public static OpenSslCurve? CurveFor(ECDomainParameters parameters)
+    {
+        foreach (var (domain, curve) in new[] { (P256.Value, OpenSslCurve.P256), (P384.Value, OpenSslCurve.P384) })
+        {
+            if (curve is not null && Matches(domain, parameters.Curve, parameters.G))
+            {
+                return curve;
+            }
+        }
+
+        return null;
+    }
+
     public static PlatformBasePointMultiplier? For(ECDomainParameters parameters)
     {
         foreach (var (domain, curve) in new[] { (P256.Value, OpenSslCurve.P256), (P384.Value, OpenSslCurve.P384) })

@@ -59,6 +59,71 @@ public class PlatformEcdsaSignerTests
         }
     }
 
+    [Theory, MemberData(nameof(Curves))]
+    public void With_the_key_in_openssl_signatures_are_still_the_bytes_bouncycastle_makes(string curve, int scheme)
+    {
+        var domain = new ECDomainParameters(NistNamedCurves.GetByName(curve));
+        var random = TestRandom.Create(out var counter);
+        var crypto = new BcTlsCrypto(random);
+        var algorithm = SignatureScheme.GetSignatureAndHashAlgorithm(scheme);
+        var size = curve == "P-256" ? 32 : 48;
+        // Random keys and the extremes of the range; hashes random, all zero, all ones (e ≥ n), and longer than n
+        // (truncated to n's length, FIPS 186-5 §6.4.1).
+        var keys = new[] { NewKey(curve), NewKey(curve), new ECPrivateKeyParameters(BcBigInteger.One, domain),
+            new ECPrivateKeyParameters(domain.N.Subtract(BcBigInteger.One), domain) };
+        var hashes = Enumerable.Range(0, 8).Select(_ => RandomNumberGenerator.GetBytes(size))
+            .Append(new byte[size]).Append(Enumerable.Repeat((byte)0xff, size).ToArray()).Append(RandomNumberGenerator.GetBytes(64)).ToArray();
+        foreach (var key in keys)
+        {
+            using var held = PlatformEcdsaSigner.KeyFor(key);
+            Assert.NotNull(held);
+            var signer = new PlatformEcdsaSigner(crypto, key, scheme, key: held);
+            foreach (var hash in hashes)
+            {
+                var ours = signer.GenerateRawSignature(algorithm, hash);
+                var theirs = new BcTlsECDsa13Signer(crypto, key, scheme).GenerateRawSignature(algorithm, hash);
+                Assert.Equal(theirs, ours);
+            }
+
+            var digest = RandomNumberGenerator.GetBytes(size);
+            Assert.True(DotNetKey(key, curve).VerifyHash(digest, signer.GenerateRawSignature(algorithm, digest), DSASignatureFormat.Rfc3279DerSequence));
+
+            // s really is OpenSSL's: given another key there, the signature no longer matches BouncyCastle's.
+            using var other = PlatformEcdsaSigner.KeyFor(NewKey(curve));
+            Assert.NotEqual(new BcTlsECDsa13Signer(crypto, key, scheme).GenerateRawSignature(algorithm, digest),
+                new PlatformEcdsaSigner(crypto, key, scheme, key: other).GenerateRawSignature(algorithm, digest));
+        }
+
+        Assert.Equal(0, counter.Bytes);
+    }
+
+    [Fact]
+    public void Openssl_computes_s_from_the_callers_k_inverse_and_r()
+    {
+        // FIPS 186-5 §6.4.1 by hand: s = k⁻¹·(e + r·d) mod n, with r = (k·G).x mod n.
+        var domain = new ECDomainParameters(NistNamedCurves.GetByName("P-256"));
+        var key = NewKey("P-256");
+        var k = NewKey("P-256").D;
+        var hash = RandomNumberGenerator.GetBytes(32);
+        var n = domain.N;
+        var r = domain.G.Multiply(k).Normalize().AffineXCoord.ToBigInteger().Mod(n);
+        var expected = k.ModInverse(n).Multiply(new BcBigInteger(1, hash).Add(key.D.Multiply(r))).Mod(n);
+
+        using var held = PlatformEcdsaSigner.KeyFor(key)!;
+        var s = new byte[32];
+        Assert.True(held.TrySign(hash, k.ModInverse(n).ToByteArrayUnsigned(), r.ToByteArrayUnsigned(), s));
+        Assert.Equal(expected, new BcBigInteger(1, s));
+        Assert.Throws<ArgumentException>(() => held.TrySign(hash, new byte[33], r.ToByteArrayUnsigned(), s));
+        Assert.Throws<ArgumentException>(() => held.TrySign(hash, k.ToByteArrayUnsigned(), r.ToByteArrayUnsigned(), new byte[31]));
+    }
+
+    [Fact]
+    public void Keys_off_the_platforms_curves_stay_with_bouncycastle()
+    {
+        var k256 = Org.BouncyCastle.Asn1.Sec.SecNamedCurves.GetByName("secp256k1");
+        Assert.Null(PlatformEcdsaSigner.KeyFor(new ECPrivateKeyParameters(BcBigInteger.Two, new ECDomainParameters(k256))));
+    }
+
     [Fact]
     public void Other_points_and_out_of_range_scalars_are_left_to_bouncycastle()
     {
