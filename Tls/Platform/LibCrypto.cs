@@ -17,7 +17,25 @@ internal static class LibCrypto
         return new CryptographicException($"libcrypto's {call} failed{purpose}");
     }
 
+    /// <summary>Clears OpenSSL's error queue after a refused call, and says false.</summary>
+    public static bool Refused()
+    {
+        ClearErrors();
+        return false;
+    }
+
+    /// <summary>A new BIGNUM holding the big-endian <paramref name="bytes"/> (BN_bin2bn(3)), or 0 when OpenSSL has no
+    /// memory; free it with <see cref="ClearFreeBigNumber"/>.</summary>
+    public static nint BigNumber(ReadOnlySpan<byte> bytes) => BigNumberFromBytes(ref MemoryMarshal.GetReference(bytes), bytes.Length, 0);
+
     /// <summary>ERR_clear_error(3).</summary>
     [DllImport(Name, EntryPoint = "ERR_clear_error")]
     public static extern void ClearErrors();
+
+    /// <summary>BN_clear_free(3): wipes and frees a BIGNUM (0 is ignored).</summary>
+    [DllImport(Name, EntryPoint = "BN_clear_free")]
+    public static extern void ClearFreeBigNumber(nint number);
+
+    [DllImport(Name, EntryPoint = "BN_bin2bn")]
+    private static extern nint BigNumberFromBytes(ref byte bytes, int length, nint reuse);
 }

@@ -95,21 +95,21 @@ internal sealed class OpenSslCurve
         nint a = 0, b = 0, q = 0, result = 0;
         try
         {
-            a = BigNumberFromBytes(ref MemoryMarshal.GetReference(u1), u1.Length, 0);
-            b = BigNumberFromBytes(ref MemoryMarshal.GetReference(u2), u2.Length, 0);
+            a = LibCrypto.BigNumber(u1);
+            b = LibCrypto.BigNumber(u2);
             q = NewPoint(_group);
             result = NewPoint(_group);
             if (a == 0 || b == 0 || q == 0 || result == 0
                 || PointFromBytes(_group, q, ref MemoryMarshal.GetReference(point), (nuint)point.Length, 0) != 1
                 || Multiply(_group, result, a, q, b, 0) != 1)
             {
-                return Fail();
+                return LibCrypto.Refused();
             }
 
             if (IsAtInfinity(_group, result) != 0
                 || PointToBytes(_group, result, Uncompressed, ref MemoryMarshal.GetReference(sum), (nuint)sum.Length, 0) != (nuint)PointSize)
             {
-                return Fail();
+                return LibCrypto.Refused();
             }
 
             sum.Slice(1, Size).CopyTo(x);
@@ -119,8 +119,8 @@ internal sealed class OpenSslCurve
         {
             FreePoint(result);
             FreePoint(q);
-            ClearFreeBigNumber(b);
-            ClearFreeBigNumber(a);
+            LibCrypto.ClearFreeBigNumber(b);
+            LibCrypto.ClearFreeBigNumber(a);
         }
     }
 
@@ -135,18 +135,18 @@ internal sealed class OpenSslCurve
         nint k = 0, peer = 0, result = 0;
         try
         {
-            k = BigNumberFromBytes(ref MemoryMarshal.GetReference(scalar), scalar.Length, 0);
+            k = LibCrypto.BigNumber(scalar);
             result = NewPoint(_group);
             if (k == 0 || result == 0)
             {
-                return Fail();
+                return LibCrypto.Refused();
             }
 
             if (peerPoint.IsEmpty)
             {
                 if (Multiply(_group, result, k, 0, 0, 0) != 1)
                 {
-                    return Fail();
+                    return LibCrypto.Refused();
                 }
             }
             else
@@ -156,7 +156,7 @@ internal sealed class OpenSslCurve
                 if (peer == 0 || PointFromBytes(_group, peer, ref MemoryMarshal.GetReference(peerPoint), (nuint)peerPoint.Length, 0) != 1
                     || Multiply(_group, result, 0, peer, k, 0) != 1)
                 {
-                    return Fail();
+                    return LibCrypto.Refused();
                 }
             }
 
@@ -166,20 +166,14 @@ internal sealed class OpenSslCurve
             }
 
             var written = PointToBytes(_group, result, Uncompressed, ref MemoryMarshal.GetReference(output), (nuint)output.Length, 0);
-            return written == (nuint)PointSize || Fail();
+            return written == (nuint)PointSize || LibCrypto.Refused();
         }
         finally
         {
             FreePoint(result);
             FreePoint(peer);
-            ClearFreeBigNumber(k);
+            LibCrypto.ClearFreeBigNumber(k);
         }
-    }
-
-    private static bool Fail()
-    {
-        LibCrypto.ClearErrors();
-        return false;
     }
 
     private static OpenSslCurve? TryLoad(int nid, string name)
@@ -239,10 +233,5 @@ internal sealed class OpenSslCurve
     [DllImport(Library, EntryPoint = "EC_POINT_point2oct")]
     private static extern nuint PointToBytes(nint group, nint point, int form, ref byte bytes, nuint length, nint context);
 
-    [DllImport(Library, EntryPoint = "BN_bin2bn")]
-    private static extern nint BigNumberFromBytes(ref byte bytes, int length, nint reuse);
-
-    [DllImport(Library, EntryPoint = "BN_clear_free")]
-    private static extern void ClearFreeBigNumber(nint number);
 
 }

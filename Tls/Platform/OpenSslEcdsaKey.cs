@@ -36,7 +36,7 @@ internal sealed class OpenSslEcdsaKey : SafeHandle
         try
         {
             key.SetHandle(NewKey(curve.Nid));
-            d = BigNumberFromBytes(ref MemoryMarshal.GetReference(privateKey), privateKey.Length, 0);
+            d = LibCrypto.BigNumber(privateKey);
             if (key.IsInvalid || d == 0 || SetPrivateKey(key.handle, d) != 1)
             {
                 LibCrypto.ClearErrors();
@@ -48,7 +48,7 @@ internal sealed class OpenSslEcdsaKey : SafeHandle
         }
         finally
         {
-            ClearFreeBigNumber(d);
+            LibCrypto.ClearFreeBigNumber(d);
         }
     }
 
@@ -70,27 +70,24 @@ internal sealed class OpenSslEcdsaKey : SafeHandle
         try
         {
             DangerousAddRef(ref added);
-            kinv = BigNumberFromBytes(ref MemoryMarshal.GetReference(kInverse), kInverse.Length, 0);
-            rp = BigNumberFromBytes(ref MemoryMarshal.GetReference(r), r.Length, 0);
+            kinv = LibCrypto.BigNumber(kInverse);
+            rp = LibCrypto.BigNumber(r);
             if (kinv == 0 || rp == 0)
             {
-                LibCrypto.ClearErrors();
-                return false;
+                return LibCrypto.Refused();
             }
 
             signature = Sign(ref MemoryMarshal.GetReference(digest), digest.Length, kinv, rp, handle);
             if (signature == 0)
             {
-                LibCrypto.ClearErrors();
-                return false;
+                return LibCrypto.Refused();
             }
 
             GetComponents(signature, out _, out var sp);
             if (sp == 0 || BigNumberToBytes(sp, ref MemoryMarshal.GetReference(s), s.Length) != s.Length)
             {
-                LibCrypto.ClearErrors();
                 s.Clear();
-                return false;
+                return LibCrypto.Refused();
             }
 
             return true;
@@ -98,8 +95,8 @@ internal sealed class OpenSslEcdsaKey : SafeHandle
         finally
         {
             FreeSignature(signature);
-            ClearFreeBigNumber(rp);
-            ClearFreeBigNumber(kinv);
+            LibCrypto.ClearFreeBigNumber(rp);
+            LibCrypto.ClearFreeBigNumber(kinv);
             if (added)
             {
                 DangerousRelease();
@@ -131,12 +128,6 @@ internal sealed class OpenSslEcdsaKey : SafeHandle
     [DllImport(Library, EntryPoint = "ECDSA_SIG_free")]
     private static extern void FreeSignature(nint signature);
 
-    [DllImport(Library, EntryPoint = "BN_bin2bn")]
-    private static extern nint BigNumberFromBytes(ref byte bytes, int length, nint reuse);
-
     [DllImport(Library, EntryPoint = "BN_bn2binpad")]
     private static extern int BigNumberToBytes(nint number, ref byte to, int length);
-
-    [DllImport(Library, EntryPoint = "BN_clear_free")]
-    private static extern void ClearFreeBigNumber(nint number);
 }
