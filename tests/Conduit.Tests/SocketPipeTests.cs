@@ -44,6 +44,14 @@ public sealed class SocketPipeTests
         return received;
     }
 
+    /// <summary>Waits for data from the peer and consumes it; when the read was waiting, what follows runs on the
+    /// receive loop's thread, inside its hand-over.</summary>
+    private static async Task ConsumeReceivedAsync(ConduitConnection server)
+    {
+        var result = await server.Input.ReadAsync().ConfigureAwait(false);
+        server.Input.AdvanceTo(result.Buffer.End);
+    }
+
     private static void Reset(Socket peer)
     {
         peer.LingerState = new LingerOption(true, 0);
@@ -156,16 +164,14 @@ public sealed class SocketPipeTests
         var answering = AnswerAsync();
         async Task AnswerAsync()
         {
-            var result = await server.Input.ReadAsync().ConfigureAwait(false);
-            server.Input.AdvanceTo(result.Buffer.End);
+            await ConsumeReceivedAsync(server).ConfigureAwait(false);
             // Three flushes on the receive loop's thread, as Kestrel's HTTP/2 writes SETTINGS, WINDOW_UPDATE and SETTINGS ACK.
             foreach (var part in new[] { "one,", "two,", "three" })
             {
                 await server.Output.WriteAsync(Encoding.ASCII.GetBytes(part)).ConfigureAwait(false);
             }
 
-            var next = await server.Input.ReadAsync().ConfigureAwait(false); // the application waits: the hand-over ends here
-            server.Input.AdvanceTo(next.Buffer.End);
+            await ConsumeReceivedAsync(server).ConfigureAwait(false); // the application waits: the hand-over ends here
         }
 
         var before = DataSegmentsIn(peer);
@@ -189,8 +195,7 @@ public sealed class SocketPipeTests
         var answering = AnswerAsync();
         async Task AnswerAsync()
         {
-            var result = await server.Input.ReadAsync().ConfigureAwait(false);
-            server.Input.AdvanceTo(result.Buffer.End);
+            await ConsumeReceivedAsync(server).ConfigureAwait(false);
             // Still inside the hand-over: another thread writes and flushes; its bytes must not wait for this one.
             await Task.Run(async () => await server.Output.WriteAsync("elsewhere"u8.ToArray())).ConfigureAwait(false);
             Assert.True(release.Wait(Patience), "the peer never saw the other thread's write");
@@ -217,8 +222,7 @@ public sealed class SocketPipeTests
         var answering = AnswerAsync();
         async Task AnswerAsync()
         {
-            var result = await server.Input.ReadAsync().ConfigureAwait(false);
-            server.Input.AdvanceTo(result.Buffer.End);
+            await ConsumeReceivedAsync(server).ConfigureAwait(false);
             await server.Output.WriteAsync(large).ConfigureAwait(false);
             // Block the hand-over: the large write must already be on its way.
             Assert.True(release.Wait(Patience), "the large write was held back");
@@ -242,8 +246,7 @@ public sealed class SocketPipeTests
         var answering = AnswerAsync();
         async Task AnswerAsync()
         {
-            var result = await server.Input.ReadAsync().ConfigureAwait(false);
-            server.Input.AdvanceTo(result.Buffer.End);
+            await ConsumeReceivedAsync(server).ConfigureAwait(false);
             await server.Output.WriteAsync("never sent"u8.ToArray()).ConfigureAwait(false); // held back
             server.Abort();
         }
