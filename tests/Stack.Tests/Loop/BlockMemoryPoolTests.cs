@@ -52,4 +52,24 @@ public class BlockMemoryPoolTests
         using var b = pool.Rent();
         Assert.All(new[] { a, b }, block => Assert.Contains(memories, m => m.Span.Overlaps(block.Memory.Span)));
     }
+
+    // An idle process gives memory back: the free blocks go to the GC, and renting afterwards makes new ones.
+    [Fact]
+    public void Trim_lets_the_free_blocks_go_but_keeps_those_in_use()
+    {
+        var pool = new BlockMemoryPool();
+        using var inUse = pool.Rent();
+        var returned = Enumerable.Range(0, 8).Select(_ => pool.Rent()).ToArray();
+        var memories = returned.Select(b => b.Memory).ToArray();
+        foreach (var block in returned) block.Dispose();
+
+        var released = pool.Trim();
+
+        // This thread may keep one returned block for itself; the rest went to the GC.
+        Assert.InRange(released, 7, 8);
+        var again = Enumerable.Range(0, 8).Select(_ => pool.Rent()).ToArray();
+        Assert.InRange(again.Count(block => memories.Any(m => m.Span.Overlaps(block.Memory.Span))), 0, 1);
+        Assert.All(again, block => Assert.False(block.Memory.Span.Overlaps(inUse.Memory.Span)));
+        Assert.Equal(0, pool.Trim());
+    }
 }
