@@ -52,8 +52,10 @@ internal static class ServiceHost
             Tally = tally,
             TransportName = transport.Name,
         };
+        await using var memoryTrim = new IdleMemoryTrim(TimeProvider.System, loggers.CreateLogger("Apps.Http.Service"));
         var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
-            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy, transport as StackTransport);
+            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy,
+            memoryTrim, transport as StackTransport);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();

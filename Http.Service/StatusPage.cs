@@ -9,8 +9,11 @@ namespace Apps.Http.Service;
 
 /// <summary>What the status page shows; shared by the request pipeline.</summary>
 internal sealed class ServiceStatus(DateTimeOffset started, string transport, ServiceIdentity identity, TlsTally tally, EntropyRuntime entropy,
-    Apps.Conduit.Transports.StackTransport? stack = null)
+    IdleMemoryTrim? memoryTrim = null, Apps.Conduit.Transports.StackTransport? stack = null)
 {
+    /// <summary>Gives memory back after load; its last trim is shown.</summary>
+    public IdleMemoryTrim? MemoryTrim { get; } = memoryTrim;
+
     /// <summary>Our own stack, when it carries the connections.</summary>
     public Apps.Conduit.Transports.StackTransport? Stack { get; } = stack;
 
@@ -56,6 +59,14 @@ internal static class StatusPage
                 $"address {stack.Stack.Address?.ToString() ?? "none yet"}; packets in {counters.PacketsIn}, out {counters.PacketsOut}, dropped {counters.TotalDrops}")), "stack");
         }
 
+        var memory = string.Create(CultureInfo.InvariantCulture, $"{Environment.WorkingSet >> 20} MB resident, {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MB held by the GC");
+        if (status.MemoryTrim?.Last is { } trim)
+        {
+            memory += string.Create(CultureInfo.InvariantCulture,
+                $"; last given back after load at {trim.At:yyyy-MM-dd HH:mm:ss} UTC ({trim.ResidentBefore >> 20} MB to {trim.ResidentAfter >> 20} MB)");
+        }
+
+        Row(page, "Memory", html.Encode(memory), "memory");
         Row(page, "Certificate key", "<code>" + html.Encode(status.Identity.Fingerprint.ToString()) + "</code>", "fingerprint");
         Row(page, "Certificate file", html.Encode(status.Identity.Source), "certificate");
         Row(page, "Failed handshakes", status.Tally.Failures.ToString(CultureInfo.InvariantCulture), "handshake-failures");

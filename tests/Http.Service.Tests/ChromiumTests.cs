@@ -34,6 +34,7 @@ public sealed class ChromiumTests
             Assert.Matches("<td id=\"transport\">conduit over host sockets, requests run on [0-9]+ socket event threads?</td>", result.Output);
             Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
             Assert.Contains("<td id=\"fingerprint\"><code>" + service.Fingerprint + "</code>", result.Output);
+            Assert.Matches("<td id=\"memory\">[1-9][0-9]* MB resident, [0-9]+ MB held by the GC</td>", result.Output);
             Assert.DoesNotContain("Content Security Policy", result.Error);
             Assert.Contains("\"GET / HTTP/2\" 200", await service.WaitForLogAsync("\"GET / HTTP/2\" 200"));
         }
