@@ -15,7 +15,9 @@ namespace Apps.Bench.Https;
 /// server is still compiling its hot paths to their final tier for the first 10 to 15 s under load, at half its later
 /// rate in the first 5 s, and the handshake's paths, BouncyCastle's among them, take some 12,000 connections to settle),
 /// then runs in interleaved rounds (server A, B, C, D, then D, C, B, A) and keeps each server's best round: other work on
-/// a shared machine only ever slows a round down. A handshake round is 4 bursts, their connections over their total time.
+/// a shared machine only ever slows a round down. It also prints the ratios of each server's median round and every round's
+/// figure, since a best of few rounds favours whichever server varies most. A handshake round is 4 bursts, their
+/// connections over their total time.
 /// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]
 /// [--only small,64k,handshakes] [--before DIR]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
 /// measures named; <c>--before DIR</c> also runs the service built from an earlier commit (the folder holding its
@@ -93,10 +95,10 @@ internal static class HttpsComparison
                 Console.WriteLine($"  {server.Name}: {await LoadTool.DescribeAsync(server.BaseUrl + "/small.txt", server.Netns)}");
             }
 
-            Console.WriteLine($"  {Environment.ProcessorCount} cores; nginx runs {Environment.ProcessorCount} workers; best of {rounds} interleaved rounds");
+            Console.WriteLine($"  {Environment.ProcessorCount} cores; nginx runs {Environment.ProcessorCount} workers; best and median of {rounds} interleaved rounds");
             Console.WriteLine();
 
-            var rows = new List<(string Measure, string Unit, double[] Values)>();
+            var rows = new List<(string Measure, string Unit, double[][] Rounds)>();
             if (Runs("small"))
             {
                 rows.Add(("13 B responses, keep-alive (wrk -c32)", "req/s", await MeasureAsync(servers, rounds,
@@ -109,7 +111,7 @@ internal static class HttpsComparison
                 var per64k = await MeasureAsync(servers, rounds,
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, WarmUpSeconds, s.Netns),
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
-                rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(r => r * 65536 / 1e6).ToArray()));
+                rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(server => server.Select(r => r * 65536 / 1e6).ToArray()).ToArray()));
             }
 
             if (Runs("handshakes"))
@@ -173,9 +175,9 @@ internal static class HttpsComparison
     }
 
     /// <summary>Warms every server up with the measured kind of load (so that JIT tiering and pools settle), then measures
-    /// the servers one after another, <paramref name="rounds"/> times over in alternating order, keeping each one's best
-    /// figure.</summary>
-    private static async Task<double[]> MeasureAsync(List<BenchServer> servers, int rounds, Func<BenchServer, Task> warmUp, Func<BenchServer, Task<double>> measure)
+    /// the servers one after another, <paramref name="rounds"/> times over in alternating order; returns each server's
+    /// figure in every round.</summary>
+    private static async Task<double[][]> MeasureAsync(List<BenchServer> servers, int rounds, Func<BenchServer, Task> warmUp, Func<BenchServer, Task<double>> measure)
     {
         foreach (var server in servers)
         {
@@ -185,36 +187,61 @@ internal static class HttpsComparison
 
         // Odd rounds go through the servers in reverse: in one A/B on this machine, swapping the order alone moved the
         // ratio by 4%; alternating spreads whatever the position is worth over all of them.
-        var values = new double[servers.Count];
+        var values = servers.Select(_ => new double[rounds]).ToArray();
         for (var round = 0; round < rounds; round++)
         {
             for (var step = 0; step < servers.Count; step++)
             {
                 Interrupted.ThrowIfCancellationRequested();
                 var i = round % 2 == 0 ? step : servers.Count - 1 - step;
-                values[i] = Math.Max(values[i], await measure(servers[i]));
+                values[i][round] = await measure(servers[i]);
             }
         }
 
         return values;
     }
 
-    private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[] Values)> rows)
+    /// <summary>The table of each server's best round, with ratios; then the same ratios from each server's median round,
+    /// and every round's figures, so that a reader sees how far a run's rounds spread.</summary>
+    private static void Print(List<BenchServer> servers, List<(string Measure, string Unit, double[][] Rounds)> rows)
     {
         // Servers 0, 1 and 2 are ours, Kestrel's and nginx; "ours before" and the stack follow when asked for.
         var before = servers.FindIndex(s => s.Name == "ours before");
         var stack = servers.FindIndex(s => s.IsStack);
         var header = "| measure | " + string.Join(" | ", servers.Select(s => s.Name)) + " | ours/Kestrel | ours/nginx |"
             + (before >= 0 ? " now/before |" : "") + (stack >= 0 ? " TAP/host |" : "");
+        var ratioColumns = 2 + (before >= 0 ? 1 : 0) + (stack >= 0 ? 1 : 0);
         Console.WriteLine(header);
-        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 3 + (before >= 0 ? 1 : 0) + (stack >= 0 ? 1 : 0))));
-        foreach (var (measure, unit, values) in rows)
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", servers.Count + 1 + ratioColumns)));
+        foreach (var (measure, unit, rounds) in rows)
         {
-            var cells = values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
-            Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |"
-                + (before >= 0 ? $" {Ratio(values[0], values[before])} |" : "")
-                + (stack >= 0 ? $" {Ratio(values[stack], values[0])} |" : ""));
+            var best = rounds.Select(r => r.Max()).ToArray();
+            var cells = best.Select(v => v.ToString("N0", CultureInfo.InvariantCulture) + " " + unit);
+            Console.WriteLine($"| {measure} | {string.Join(" | ", cells)} | {Ratios(best, before, stack)}");
         }
+
+        Console.WriteLine();
+        Console.WriteLine("Ratios of the median rounds, and every round (round 1 first):");
+        Console.WriteLine();
+        Console.WriteLine("| measure | ours/Kestrel | ours/nginx |" + (before >= 0 ? " now/before |" : "") + (stack >= 0 ? " TAP/host |" : "") + " rounds |");
+        Console.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", 2 + ratioColumns)));
+        foreach (var (measure, unit, rounds) in rows)
+        {
+            var median = rounds.Select(Median).ToArray();
+            var each = string.Join("; ", servers.Select((s, i) => s.Name + " " + string.Join(" ", rounds[i].Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))));
+            Console.WriteLine($"| {measure} | {Ratios(median, before, stack)} {each} ({unit}) |");
+        }
+    }
+
+    private static string Ratios(double[] values, int before, int stack) =>
+        $"{Ratio(values[0], values[1])} | {Ratio(values[0], values[2])} |"
+        + (before >= 0 ? $" {Ratio(values[0], values[before])} |" : "")
+        + (stack >= 0 ? $" {Ratio(values[stack], values[0])} |" : "");
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string Ratio(double ours, double anchor) => anchor <= 0 ? "-" : (ours / anchor).ToString("0.00x", CultureInfo.InvariantCulture);
