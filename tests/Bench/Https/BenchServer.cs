@@ -82,10 +82,10 @@ internal sealed class BenchServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts Debian's nginx serving <paramref name="site"/> over HTTPS (HTTP/1.1 and h2) with the same certificate, one
-    /// worker per core (as many as the thread pool Kestrel runs on), the same security headers as our service, so that
+    /// <summary>Starts Debian's nginx serving <paramref name="site"/> over HTTPS (HTTP/1.1 and h2) with the same certificate,
+    /// <paramref name="workers"/> workers (one per core by default, nginx's <c>auto</c>), the same security headers as our service, so that
     /// responses are the same size, and the same file caching (open_file_cache, revalidated each second); its workers run as root because the temporary site is readable by its owner only.</summary>
-    public static async Task<BenchServer> StartNginxAsync(string workDir, string site, string certificate, string key, string contentSecurityPolicy)
+    public static async Task<BenchServer> StartNginxAsync(string workDir, string site, string certificate, string key, string contentSecurityPolicy, int workers)
     {
         var port = FreePort();
         Directory.CreateDirectory(Path.Combine(workDir, "tmp"));
@@ -94,7 +94,7 @@ internal sealed class BenchServer : IAsyncDisposable
         await File.WriteAllTextAsync(config, $$"""
             daemon off;
             user root;
-            worker_processes {{Environment.ProcessorCount}};
+            worker_processes {{workers}};
             pid {{workDir}}/nginx.pid;
             error_log {{workDir}}/error.log warn;
             events { worker_connections 4096; }
