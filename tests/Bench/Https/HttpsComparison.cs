@@ -132,13 +132,13 @@ internal static class HttpsComparison
                     {
                         // A 500-connection burst lasts half a second, shorter than this machine's hiccups; a round of
                         // several, taken as connections over their summed time, is steadier.
-                        var seconds = 0.0;
+                        var elapsed = 0.0;
                         for (var burst = 0; burst < BurstsPerRound; burst++)
                         {
-                            seconds += handshakes / await LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns);
+                            elapsed += handshakes / await LoadTool.HandshakesAsync(s.BaseUrl + "/small.txt", handshakes, s.Netns);
                         }
 
-                        return BurstsPerRound * handshakes / seconds;
+                        return BurstsPerRound * handshakes / elapsed;
                     })));
             }
 
