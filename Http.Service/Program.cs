@@ -70,6 +70,23 @@ public static class Program
                 return 2;
             }
 
+            var redirectPort = result.GetValue(httpPort);
+            if (redirectPort is { } plainPort)
+            {
+                if (plainPort is < 1 or > 65535)
+                {
+                    await Console.Error.WriteLineAsync($"--http-port {plainPort} is not a port; give 1 to 65535, e.g. 8080");
+                    return 2;
+                }
+
+                // The redirect listens on every --listen address, so a shared port would be bound twice.
+                if (endPoints.Find(e => e.Port == plainPort) is { } clash)
+                {
+                    await Console.Error.WriteLineAsync($"--http-port {plainPort} is also the HTTPS port of --listen {clash}; give plain HTTP another port");
+                    return 2;
+                }
+            }
+
             var threads = result.GetValue(ioThreads);
             if (threads is < 0 or > SocketEventThreads.Max)
             {
@@ -78,7 +95,7 @@ public static class Program
             }
 
             var settings = new ServiceSettings(endPoints, rootDir?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName,
-                result.GetValue(httpPort), DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
+                redirectPort, DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
                 KestrelTls: result.GetValue(engine) == "sslstream");
             if (settings.KestrelTls && !stackSpec.IsHost)
             {

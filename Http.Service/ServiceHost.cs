@@ -62,6 +62,9 @@ internal static class ServiceHost
         builder.Logging.AddProvider(new ConsoleLogProvider(output));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // The host logs a failed start with the exception's stack before rethrowing it; the command says the same in one
+        // line (a port in use, a bad key), and anything it does not know still ends the process with its stack.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         // Kestrel warns that HTTP/2 needs TLS (it cannot see TLS done by connection middleware, yet ALPN h2 works)
         // and logs peers that vanish without close_notify as warnings; both are noise for an appliance.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);

@@ -269,4 +269,40 @@ public sealed class ServiceLifecycleTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("[::1]:8443", result.Error);
     }
+
+    [Theory]
+    [InlineData("0", "--http-port 0 is not a port")]
+    [InlineData("70000", "--http-port 70000 is not a port")]
+    [InlineData("18443", "--http-port 18443 is also the HTTPS port of --listen 127.0.0.1:18443")]
+    public async Task Unusable_http_port_is_refused_in_one_line(string port, string message)
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "127.0.0.1:18443", "--http-port", port, "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(message, result.Error.Trim().Split('\n')[0].Split(';')[0]);
+        Assert.DoesNotContain("\n", result.Error.Trim());
+    }
+
+    [Fact]
+    public async Task Port_in_use_is_one_line_without_a_stack_trace()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var data = Directory.CreateTempSubdirectory("https-in-use-");
+        try
+        {
+            var result = await ExternalTool.RunAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", $"127.0.0.1:{port}", "--data-dir", data.FullName]);
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal($"https: cannot listen on 127.0.0.1:{port} (AddressAlreadyInUse); pick another address or port", result.Error.Trim());
+            Assert.DoesNotContain("   at ", result.Output + result.Error);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
 }
