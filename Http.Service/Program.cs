@@ -126,6 +126,11 @@ public static class Program
                 await Console.Error.WriteLineAsync($"https: {e.Message}");
                 return 1;
             }
+            catch (ServiceStartException e)
+            {
+                await Console.Error.WriteLineAsync($"https: {e.Message}");
+                return 1;
+            }
             catch (EntropyNotSeededException e)
             {
                 await Console.Error.WriteLineAsync($"https: {e.Message}");

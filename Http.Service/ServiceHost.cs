@@ -25,7 +25,7 @@ internal static class ServiceHost
 {
     public static async Task<int> RunAsync(ServiceSettings settings, TextWriter output)
     {
-        using var trace = settings.TracePath is null ? null : new ChromeTraceWriter(settings.TracePath);
+        using var trace = settings.TracePath is null ? null : OpenTrace(settings.TracePath);
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new ConsoleLogProvider(output)));
 
         await using var entropy = await EntropyRuntime.StartAsync(new EntropyRuntimeOptions
@@ -151,6 +151,18 @@ internal static class ServiceHost
 
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    private static ChromeTraceWriter OpenTrace(string path)
+    {
+        try
+        {
+            return new ChromeTraceWriter(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServiceStartException($"cannot write the trace to {path} ({e.Message.TrimEnd('.')}); give --trace a file in a writable directory", e);
+        }
     }
 
     private static async Task<IConduitTransport> OpenTransportAsync(TransportSpec spec, EntropyRuntime entropy, ILoggerFactory loggers)

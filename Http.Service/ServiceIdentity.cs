@@ -60,9 +60,18 @@ internal sealed class ServiceIdentity
             return FromCredential(ReadFiles(savedCertificate, savedKey), savedCertificate, savedCertificate, savedKey);
         }
 
-        Directory.CreateDirectory(dataDirectory);
         var made = ApplianceCertificate.Create(["localhost", "127.0.0.1", "::1"], now, random);
-        made.WritePemFiles(savedCertificate, savedKey);
+        try
+        {
+            Directory.CreateDirectory(dataDirectory);
+            made.WritePemFiles(savedCertificate, savedKey);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServiceStartException(
+                $"cannot keep the new self-signed certificate in {dataDirectory} ({e.Message.TrimEnd('.')}); give --data-dir a directory this user can write", e);
+        }
+
         return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey);
     }
 

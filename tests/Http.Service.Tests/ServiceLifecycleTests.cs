@@ -305,4 +305,40 @@ public sealed class ServiceLifecycleTests
             data.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Trace_file_that_cannot_be_written_is_refused_in_one_line()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir-" + Guid.NewGuid().ToString("N"), "trace.json");
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "127.0.0.1:0", "--trace", missing, "--data-dir", Path.GetTempPath()]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"https: cannot write the trace to {missing} (", result.Error.Trim());
+        Assert.EndsWith("give --trace a file in a writable directory", result.Error.Trim());
+        Assert.DoesNotContain("   at ", result.Output + result.Error);
+    }
+
+    [Fact]
+    public async Task Data_directory_that_cannot_be_made_is_refused_in_one_line()
+    {
+        // A path under a plain file cannot become a directory, even for root (as CI runs).
+        var file = Path.GetTempFileName();
+        try
+        {
+            var dataDir = Path.Combine(file, "data");
+            var result = await ExternalTool.RunAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "127.0.0.1:0", "--data-dir", dataDir]);
+
+            Assert.Equal(1, result.ExitCode);
+            var lastLine = result.Error.Trim().Split('\n')[^1];
+            Assert.StartsWith($"https: cannot keep the new self-signed certificate in {dataDir} (", lastLine);
+            Assert.EndsWith("give --data-dir a directory this user can write", lastLine);
+            Assert.DoesNotContain("   at ", result.Output + result.Error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }
