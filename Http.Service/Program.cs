@@ -116,23 +116,9 @@ public static class Program
             {
                 return await ServiceHost.RunAsync(settings, Console.Out);
             }
-            catch (TlsCredentialException e)
+            catch (Exception e) when (e is TlsCredentialException or ConduitException or ServiceStartException or EntropyNotSeededException)
             {
-                await Console.Error.WriteLineAsync($"https: {e.Message}");
-                return 1;
-            }
-            catch (ConduitException e)
-            {
-                await Console.Error.WriteLineAsync($"https: {e.Message}");
-                return 1;
-            }
-            catch (ServiceStartException e)
-            {
-                await Console.Error.WriteLineAsync($"https: {e.Message}");
-                return 1;
-            }
-            catch (EntropyNotSeededException e)
-            {
+                // What the person starting the service can fix: said in one line, without a stack.
                 await Console.Error.WriteLineAsync($"https: {e.Message}");
                 return 1;
             }
