@@ -197,4 +197,111 @@ public sealed class HostileClientTests(StaticSiteFixture site) : IClassFixture<S
 
         await AssertStillServesAsync();
     }
+
+    // CVE-2023-44487: a client opens streams and cancels them at once, so the server starts work it never gets to
+    // finish. Kestrel bounds what such a connection may cost and ends it; everyone else must go on being served.
+    [Fact]
+    public async Task Http2_rapid_reset_flood_is_stopped_and_others_are_served_throughout()
+    {
+        using var client = await ConnectAsync();
+        await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false,
+            (_, certificate, _, _) => certificate is not null && PinOf(certificate) == Service.PinBase64);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+        });
+        Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
+
+        var goAway = ReadGoAwayAsync(tls);
+        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        await tls.WriteAsync(Frame(type: 0x4, flags: 0, stream: 0, [])); // SETTINGS, all defaults
+        // A connection window that never runs out (RFC 9113 §6.9), so that only the resets are in play, not the
+        // responses queueing for flow control.
+        await tls.WriteAsync(Frame(type: 0x8, flags: 0, stream: 0, [0x7f, 0xff, 0x00, 0x00]));
+
+        var streamId = 1;
+        var pairsSent = 0;
+        try
+        {
+            for (var batch = 0; batch < 200 && !goAway.IsCompleted; batch++)
+            {
+                var burst = new MemoryStream();
+                for (var i = 0; i < 100; i++, streamId += 2)
+                {
+                    burst.Write(Frame(type: 0x1, flags: 0x5, streamId, RequestHeaderBlock)); // HEADERS, END_STREAM | END_HEADERS
+                    burst.Write(Frame(type: 0x3, flags: 0, streamId, [0, 0, 0, 0x8])); // RST_STREAM, CANCEL
+                }
+
+                await tls.WriteAsync(burst.ToArray());
+                pairsSent += 100;
+                if (batch % 40 == 0)
+                {
+                    await AssertStillServesAsync();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The server closed the connection under us.
+        }
+
+        // The server ends the connection long before the 20,000th pair (here after 4,000 to 8,000). Its GOAWAY says
+        // why, though a client still writing may see the reset before it can read that frame: ENHANCE_YOUR_CALM
+        // (RFC 9113 §7) when Kestrel counts too many streams reset, or INTERNAL_ERROR when the flood's responses
+        // outgrow the queue Kestrel allows a connection ("exceeded the output operations maximum queue size"); which
+        // one comes first is a matter of timing, with Kestrel's own sockets and SslStream too.
+        var code = await goAway.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(pairsSent < 20_000, "the flood ran to its end without the server stopping it");
+        Assert.Contains(code, new[] { -1, 0xb, 0x2 });
+
+        await AssertStillServesAsync();
+    }
+
+    // :method GET, :scheme https, :path / (static table entries 2, 7 and 4), :authority localhost (literal, not indexed).
+    private static readonly byte[] RequestHeaderBlock = [0x82, 0x87, 0x84, 0x01, 0x09, .. "localhost"u8];
+
+    private static byte[] Frame(byte type, byte flags, int stream, ReadOnlySpan<byte> payload)
+    {
+        // RFC 9113 §4.1: length (24 bits), type, flags, stream identifier (31 bits).
+        var frame = new byte[9 + payload.Length];
+        frame[0] = (byte)(payload.Length >> 16);
+        frame[1] = (byte)(payload.Length >> 8);
+        frame[2] = (byte)payload.Length;
+        frame[3] = type;
+        frame[4] = flags;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), stream);
+        payload.CopyTo(frame.AsSpan(9));
+        return frame;
+    }
+
+    /// <summary>Reads the server's frames until a GOAWAY and returns its error code; -1 if the connection ends without one.</summary>
+    private static async Task<int> ReadGoAwayAsync(Stream tls)
+    {
+        var header = new byte[9];
+        try
+        {
+            while (true)
+            {
+                await tls.ReadExactlyAsync(header);
+                var length = (header[0] << 16) | (header[1] << 8) | header[2];
+                var payload = new byte[length];
+                await tls.ReadExactlyAsync(payload);
+                if (header[3] == 0x7 && length >= 8)
+                {
+                    return System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException)
+        {
+            return -1;
+        }
+    }
+
+    private static string PinOf(System.Security.Cryptography.X509Certificates.X509Certificate certificate)
+    {
+        using var parsed = new System.Security.Cryptography.X509Certificates.X509Certificate2(certificate);
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(parsed.PublicKey.ExportSubjectPublicKeyInfo()));
+    }
 }
