@@ -7,6 +7,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Apps.Stack;
+using Apps.Tls.Adapters;
 using Microsoft.AspNetCore.Connections;
 
 namespace Apps.Conduit.Transports;
@@ -25,11 +26,15 @@ internal sealed class SocketPipe : IDuplexPipe
     /// </summary>
     internal const int OpeningHandOvers = 4;
 
+    /// <summary>Sends made at once, without gathering, after a gathering pass found nothing more to add.</summary>
+    internal const int GatherBackOff = 16;
+
     /// <summary>The pipe whose receive loop is handing data to its application on this thread, if any.</summary>
     [ThreadStatic]
     private static SocketPipe? t_handingOver;
 
     private readonly Socket _socket;
+    private readonly bool _inlineReads;
     // Thread hops cost more than anything else per request on a busy machine. The application's flush runs the send
     // loop inline (its send usually completes at once, on the same thread); with inlineReads the receive loop also runs
     // the application's read (TLS, then Kestrel) on the thread the socket completed on, as Kestrel's own
@@ -38,6 +43,11 @@ internal sealed class SocketPipe : IDuplexPipe
     // once the hand-over returns (DeferLimit bounds it): an HTTP/2 connection's SETTINGS, WINDOW_UPDATE and SETTINGS ACK
     // then leave in one send instead of three. The deferral covers this connection's hand-over only, never the socket
     // engine's whole batch of completions (up to 15 ms for many connections), so no other connection waits on it.
+    // A server's writes from a pool thread outside any hand-over (an HTTP/2 connection's frame writer, answering its
+    // streams one flush each) are gathered: the send loop moves to the back of that thread's own queue first, and the
+    // flushes made meanwhile leave with it in one send. With 100 streams per connection that was 0.5 sends per request
+    // and 28% of the service's time in sendto. A pass that finds nothing more to add (one request at a time) makes the
+    // next GatherBackOff sends go at once, so a lone request does not wait for the queue.
     private readonly Pipe _received;
     private readonly Pipe _toSend = new(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
@@ -49,6 +59,7 @@ internal sealed class SocketPipe : IDuplexPipe
     // Set by the send loop on the handing-over thread when it held data back; read there after the hand-over.
     private bool _sendHeldBack;
     private int _handOvers;
+    private int _sendCalls;
     // Tells the send loop that its cancelled read is the receive loop's "send now", not Abort.
     private volatile bool _sendNow;
     private volatile bool _aborted;
@@ -59,6 +70,7 @@ internal sealed class SocketPipe : IDuplexPipe
     public SocketPipe(Socket socket, bool inlineReads)
     {
         _socket = socket;
+        _inlineReads = inlineReads;
         _received = new Pipe(new PipeOptions(BlockMemoryPool.Shared, readerScheduler: inlineReads ? PipeScheduler.Inline : PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.ThreadPool, pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19,
             minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
@@ -174,6 +186,9 @@ internal sealed class SocketPipe : IDuplexPipe
     {
         var reader = _toSend.Reader;
         using var send = new SocketOperation();
+        var gathered = false;
+        long lengthBeforeHop = 0;
+        var skipGathers = 0;
         try
         {
             while (true)
@@ -198,6 +213,35 @@ internal sealed class SocketPipe : IDuplexPipe
                     continue;
                 }
 
+                // Gathering, with its back-off (see the fields' comment).
+                if (gathered)
+                {
+                    gathered = false;
+                    if (buffer.Length == lengthBeforeHop)
+                    {
+                        skipGathers = GatherBackOff;
+                    }
+                }
+                else if (_inlineReads && !result.IsCompleted && !buffer.IsEmpty && buffer.Length < DeferLimit && t_handingOver != this
+                    && Thread.CurrentThread.IsThreadPoolThread)
+                {
+                    if (skipGathers > 0)
+                    {
+                        skipGathers--;
+                    }
+                    else
+                    {
+                        lengthBeforeHop = buffer.Length;
+                        reader.AdvanceTo(buffer.Start, buffer.End);
+                        gathered = true;
+                        await new ThreadPoolHop(preferLocal: true);
+                        // All of it was examined, so a plain read would wait for more: ask for what is there now.
+                        _sendNow = true;
+                        reader.CancelPendingRead();
+                        continue;
+                    }
+                }
+
                 if (!buffer.IsEmpty && (await SendBufferAsync(send, buffer).ConfigureAwait(false)).Failed)
                 {
                     Cancel(); // the peer is gone; what is left cannot be delivered
@@ -220,9 +264,13 @@ internal sealed class SocketPipe : IDuplexPipe
         await reader.CompleteAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Send calls made so far (for tests of what is gathered and merged).</summary>
+    internal int SendCalls => Volatile.Read(ref _sendCalls);
+
     /// <summary>All pending segments go to the socket in one call (one piece at a time costs most of the throughput).</summary>
     private ValueTask<SocketResult> SendBufferAsync(SocketOperation send, ReadOnlySequence<byte> buffer)
     {
+        Interlocked.Increment(ref _sendCalls);
         if (buffer.IsSingleSegment)
         {
             return send.SendAsync(_socket, buffer.First);

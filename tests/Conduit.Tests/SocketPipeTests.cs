@@ -275,4 +275,96 @@ public sealed class SocketPipeTests
         await answering.WaitAsync(Patience);
         peer.Dispose();
     }
+
+    // An HTTP/2 connection's frame writer answers its streams from a pool thread, one flush each: those flushes are
+    // gathered into far fewer sends (one each without gathering).
+    [Fact]
+    public async Task Flushes_from_a_pool_thread_outside_a_hand_over_are_gathered()
+    {
+        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listening.Listen(1);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listening.LocalEndPoint!);
+        var pipe = new SocketPipe(await listening.AcceptAsync(), inlineReads: true);
+        pipe.Start();
+        await using var _ = pipe;
+        const int flushes = 200;
+
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < flushes; i++)
+            {
+                await pipe.Output.WriteAsync(Encoding.ASCII.GetBytes($"frame {i:D3};"));
+            }
+        });
+
+        var received = Encoding.ASCII.GetString(await ReceiveExactlyAsync(peer, flushes * "frame 000;".Length));
+        Assert.Equal(string.Concat(Enumerable.Range(0, flushes).Select(i => $"frame {i:D3};")), received);
+        Assert.True(pipe.SendCalls <= flushes / 4, $"{flushes} flushes took {pipe.SendCalls} sends");
+    }
+
+    // One request at a time gains nothing from gathering; after a pass that found nothing to add, sends go at once.
+    [Fact]
+    public async Task After_a_gathering_pass_that_found_nothing_a_lone_flush_is_sent_before_it_returns()
+    {
+        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listening.Listen(1);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listening.LocalEndPoint!);
+        var pipe = new SocketPipe(await listening.AcceptAsync(), inlineReads: true);
+        pipe.Start();
+        await using var _ = pipe;
+
+        await Task.Run(async () => await pipe.Output.WriteAsync("lone;"u8.ToArray()));
+        Assert.Equal("lone;", Encoding.ASCII.GetString(await ReceiveExactlyAsync(peer, 5)));
+
+        var sendsWhenFlushReturned = await Task.Run(async () =>
+        {
+            await pipe.Output.WriteAsync("next;"u8.ToArray());
+            return pipe.SendCalls;
+        });
+
+        Assert.Equal(2, sendsWhenFlushReturned);
+        Assert.Equal("next;", Encoding.ASCII.GetString(await ReceiveExactlyAsync(peer, 5)));
+    }
+
+    [Fact]
+    public async Task Flushes_from_many_pool_threads_arrive_whole_and_in_each_writers_order()
+    {
+        var (server, peer, listener) = await AcceptAsync();
+        await using var _ = listener;
+        await using var __ = server;
+        var gate = new SemaphoreSlim(1, 1);
+        const int writers = 8, each = 250;
+
+        var writing = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < each; i++)
+            {
+                // One message at a time through the pipe's single writer, from whichever pool thread runs this.
+                await gate.WaitAsync();
+                try
+                {
+                    await server.Output.WriteAsync(Encoding.ASCII.GetBytes($"{w}:{i:D3};"));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+        })).ToArray();
+        var received = Encoding.ASCII.GetString(await ReceiveExactlyAsync(peer, writers * each * "0:000;".Length));
+        await Task.WhenAll(writing).WaitAsync(Patience);
+
+        var messages = received.Split(';', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(writers * each, messages.Length);
+        for (var w = 0; w < writers; w++)
+        {
+            Assert.Equal(Enumerable.Range(0, each).Select(i => $"{w}:{i:D3}"), messages.Where(m => m.StartsWith($"{w}:", StringComparison.Ordinal)));
+        }
+
+        peer.Dispose();
+    }
 }
