@@ -10,7 +10,8 @@ namespace Apps.Bench.Https;
 /// Our HTTPS service against its anchors, in one run on one machine: the same Kestrel app with Kestrel's own
 /// sockets and SslStream, and Debian's nginx serving the same files with the same certificate and security headers;
 /// then our service on our own TCP/IP stack over TAP (load from a namespace). Measures small responses and 64 KiB
-/// responses (wrk, keep-alive) and new TLS handshakes per second (h2load, one request per connection), and prints
+/// responses (wrk, keep-alive), small responses over HTTP/2 with 100 streams on each of 10 connections (h2load), and new
+/// TLS handshakes per second (h2load, one request per connection), and prints
 /// ratios. Each measure warms every server up with the same load first (10 s of it, or 20 s of handshake bursts: a .NET
 /// server is still compiling its hot paths to their final tier for the first 10 to 15 s under load, at half its later
 /// rate in the first 5 s, and the handshake's paths, BouncyCastle's among them, take some 12,000 connections to settle),
@@ -19,7 +20,7 @@ namespace Apps.Bench.Https;
 /// figure, since a best of few rounds favours whichever server varies most. A handshake round is 4 bursts, their
 /// connections over their total time.
 /// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]
-/// [--only small,64k,handshakes] [--before DIR] [--nginx-workers N]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
+/// [--only small,64k,h2,handshakes] [--before DIR] [--nginx-workers N]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
 /// measures named; <c>--before DIR</c> also runs the service built from an earlier commit (the folder holding its
 /// <c>Apps.Http.Service.dll</c>, e.g. <c>git worktree add /tmp/before COMMIT &amp;&amp; dotnet build -c Release -o /tmp/before/out
 /// /tmp/before/Http.Service</c>) in the same interleaved rounds, and prints now/before. <c>--nginx-workers N</c> runs nginx
@@ -115,6 +116,13 @@ internal static class HttpsComparison
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, WarmUpSeconds, s.Netns),
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
                 rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(server => server.Select(r => r * 65536 / 1e6).ToArray()).ToArray()));
+            }
+
+            if (Runs("h2"))
+            {
+                rows.Add(("13 B responses, HTTP/2, 100 streams a connection (h2load -c10 -m100)", "req/s", await MeasureAsync(servers, rounds,
+                    s => LoadTool.MultiplexedAsync(s.BaseUrl + "/small.txt", 10, 100, 500_000, s.Netns),
+                    s => LoadTool.MultiplexedAsync(s.BaseUrl + "/small.txt", 10, 100, 300_000, s.Netns))));
             }
 
             if (Runs("handshakes"))
@@ -249,7 +257,7 @@ internal static class HttpsComparison
 
     private static string Ratio(double ours, double anchor) => anchor <= 0 ? "-" : (ours / anchor).ToString("0.00x", CultureInfo.InvariantCulture);
 
-    private static readonly string[] Measures = ["small", "64k", "handshakes"];
+    private static readonly string[] Measures = ["small", "64k", "h2", "handshakes"];
 
     private static string? Text(string[] args, string name)
     {
