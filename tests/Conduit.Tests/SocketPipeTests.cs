@@ -52,6 +52,20 @@ public sealed class SocketPipeTests
         server.Input.AdvanceTo(result.Buffer.End);
     }
 
+    /// <summary>An accepted connection's pipe itself (started, reads inline as the service's are) and its peer socket, for
+    /// tests that look at the pipe's own counters.</summary>
+    private static async Task<(SocketPipe Pipe, Socket Peer)> ServerPipeAsync()
+    {
+        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listening.Listen(1);
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listening.LocalEndPoint!);
+        var pipe = new SocketPipe(await listening.AcceptAsync(), inlineReads: true);
+        pipe.Start();
+        return (pipe, peer);
+    }
+
     private static void Reset(Socket peer)
     {
         peer.LingerState = new LingerOption(true, 0);
@@ -281,13 +295,8 @@ public sealed class SocketPipeTests
     [Fact]
     public async Task Flushes_from_a_pool_thread_outside_a_hand_over_are_gathered()
     {
-        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listening.Listen(1);
-        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await peer.ConnectAsync(listening.LocalEndPoint!);
-        var pipe = new SocketPipe(await listening.AcceptAsync(), inlineReads: true);
-        pipe.Start();
+        var (pipe, peer) = await ServerPipeAsync();
+        using var __ = peer;
         await using var _ = pipe;
         const int flushes = 200;
 
@@ -308,13 +317,8 @@ public sealed class SocketPipeTests
     [Fact]
     public async Task After_a_gathering_pass_that_found_nothing_a_lone_flush_is_sent_before_it_returns()
     {
-        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listening.Listen(1);
-        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await peer.ConnectAsync(listening.LocalEndPoint!);
-        var pipe = new SocketPipe(await listening.AcceptAsync(), inlineReads: true);
-        pipe.Start();
+        var (pipe, peer) = await ServerPipeAsync();
+        using var __ = peer;
         await using var _ = pipe;
 
         await Task.Run(async () => await pipe.Output.WriteAsync("lone;"u8.ToArray()));
