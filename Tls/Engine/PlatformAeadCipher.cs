@@ -9,12 +9,10 @@ namespace Apps.Tls.Engine;
 
 /// <summary>
 /// One direction of a record AEAD over the platform's primitives; tags are 16 bytes, appended to the ciphertext.
-/// AES-GCM records up to 1 KiB go to BouncyCastle's managed GCM on AES-NI; larger ones to libcrypto's EVP interface
-/// directly (<see cref="OpenSslAesGcm"/>: 0.4-0.5 of the time of .NET's AesGcm in Tls13RecordSealBench, and a TLS 1.3
-/// record's content sealed where it lies), or to .NET's AesGcm without libcrypto. The EVP interface also beat the
-/// managed GCM on small records in that benchmark (640 against 730 ns at 100 B, and no 648 B allocated), but in the
-/// service small responses were slower with it (37.7k against 41.4k req/s, 26.8 against 24.3 µs of CPU, 6
-/// interleaved rounds): a dozen native transitions per request cost more there than alone. ChaCha20-Poly1305 always by .NET's.
+/// AES-GCM records of every size go to libcrypto's EVP interface directly (<see cref="OpenSslAesGcm"/>: a TLS 1.3
+/// record's content sealed where it lies, nothing allocated, and per record no GC transition on short ones), or, without
+/// libcrypto.so.3, to .NET's AesGcm with records up to 1 KiB on BouncyCastle's managed GCM (<see cref="SmallRecordGcm"/>),
+/// which beats AesGcm's per-call overhead there. ChaCha20-Poly1305 always by .NET's.
 /// </summary>
 internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAeadCipherImpl
 {
@@ -46,12 +44,10 @@ internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAead
         if (OpenSslAesGcm.IsAvailable)
         {
             _evp = new OpenSslAesGcm(key, encrypting);
-        }
-        else
-        {
-            _aes = new AesGcm(key, TagSize);
+            return;
         }
 
+        _aes = new AesGcm(key, TagSize);
         if (SmallRecordGcm.IsHardwareAccelerated)
         {
             (_small ??= new SmallRecordGcm(encrypting)).SetKey(key);
@@ -104,7 +100,7 @@ internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAead
     public bool TrySealWithType(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, ReadOnlySpan<byte> content, byte contentType,
         Span<byte> ciphertext, Span<byte> tag)
     {
-        if (_evp is null || (_small is not null && content.Length + 1 <= SmallRecordGcm.Limit) || content.Overlaps(ciphertext))
+        if (_evp is null || content.Overlaps(ciphertext))
         {
             return false;
         }

@@ -9,8 +9,10 @@ namespace Apps.Tls.Platform;
 /// direction, one operation at a time. Sealing takes the plaintext in two pieces: a TLS 1.3 record's content, where the
 /// application wrote it, and its content type byte (RFC 8446 §5.2, TLSInnerPlaintext); .NET's <see cref="AesGcm"/>
 /// takes one contiguous plaintext, so the content had to be copied next to its type first. Both directions skip
-/// .NET's per-call overhead (its error-queue clearing and parameter building): a record costs 0.4-0.5 of the time
-/// (Tls13RecordSealBench), and nothing is allocated, where BouncyCastle's managed GCM allocates 648 B per record.
+/// .NET's per-call overhead (its error-queue clearing and parameter building), and a record's calls, short ones all
+/// and updates of up to 4 KiB, skip the GC transition: a record costs 0.36-0.5 of the time (Tls13RecordSealBench:
+/// 392 ns at 100 B, where BouncyCastle's managed GCM took 579 ns and .NET's AesGcm with the copy 1,091 ns), and nothing
+/// is allocated, where the managed GCM allocates 648 B per record.
 /// </summary>
 /// <remarks>
 /// The key is handed to OpenSSL once, in the constructor; EVP_CIPHER_CTX_free wipes it. <see cref="IsAvailable"/> is
@@ -25,6 +27,9 @@ internal sealed class OpenSslAesGcm : IDisposable
     private const int GetTagControl = 0x10;
     private const int SetTagControl = 0x11;
     private const string Library = LibCrypto.Name;
+
+    /// <summary>Updates on at most this many bytes skip the GC transition (about 2 µs of AES-GCM here).</summary>
+    private const int QuickLimit = 4096;
 
     private static readonly Lazy<bool> Available = new(AgreesWithDotNet);
 
@@ -87,28 +92,42 @@ internal sealed class OpenSslAesGcm : IDisposable
             throw new ArgumentException("the ciphertext must not overlap the plaintext except in place", nameof(ciphertext));
         }
 
-        // A new nonce on the key already set (EVP_EncryptInit_ex(3): NULL cipher and key keep the current ones).
-        if (EncryptInit(_context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
+        var added = false;
+        try
         {
-            throw LibCrypto.Failure("EVP_EncryptInit_ex");
-        }
+            _context.DangerousAddRef(ref added);
+            var context = _context.DangerousGetHandle();
 
-        if (!additionalData.IsEmpty)
-        {
-            Update(ref Unsafe.NullRef<byte>(), additionalData, "the additional data");
-        }
+            // A new nonce on the key already set (EVP_EncryptInit_ex(3): NULL cipher and key keep the current ones).
+            if (SetNonceForSealing(context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
+            {
+                throw LibCrypto.Failure("EVP_EncryptInit_ex");
+            }
 
-        Update(ref MemoryMarshal.GetReference(ciphertext), content, "the content");
-        Update(ref MemoryMarshal.GetReference(ciphertext[content.Length..]), trailer, "the trailer");
-        var written = 0;
-        if (EncryptFinal(_context, ref MemoryMarshal.GetReference(ciphertext[ciphertext.Length..]), ref written) != 1 || written != 0)
-        {
-            throw LibCrypto.Failure("EVP_EncryptFinal_ex");
-        }
+            if (!additionalData.IsEmpty)
+            {
+                Update(context, ref Unsafe.NullRef<byte>(), additionalData, "the additional data");
+            }
 
-        if (Control(_context, GetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
+            Update(context, ref MemoryMarshal.GetReference(ciphertext), content, "the content");
+            Update(context, ref MemoryMarshal.GetReference(ciphertext[content.Length..]), trailer, "the trailer");
+            var written = 0;
+            if (FinishSealing(context, ref MemoryMarshal.GetReference(ciphertext[ciphertext.Length..]), ref written) != 1 || written != 0)
+            {
+                throw LibCrypto.Failure("EVP_EncryptFinal_ex");
+            }
+
+            if (QuickControl(context, GetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
+            {
+                throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_GET_TAG)");
+            }
+        }
+        finally
         {
-            throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_GET_TAG)");
+            if (added)
+            {
+                _context.DangerousRelease();
+            }
         }
     }
 
@@ -134,35 +153,54 @@ internal sealed class OpenSslAesGcm : IDisposable
             throw new ArgumentException("the plaintext must not overlap the ciphertext except in place", nameof(plaintext));
         }
 
-        if (DecryptInit(_context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
+        var added = false;
+        try
         {
-            throw LibCrypto.Failure("EVP_DecryptInit_ex");
-        }
+            _context.DangerousAddRef(ref added);
+            var context = _context.DangerousGetHandle();
+            if (SetNonceForOpening(context, 0, 0, ref Unsafe.NullRef<byte>(), ref MemoryMarshal.GetReference(nonce)) != 1)
+            {
+                throw LibCrypto.Failure("EVP_DecryptInit_ex");
+            }
 
-        var written = 0;
-        if (!additionalData.IsEmpty
-            && DecryptUpdate(_context, ref Unsafe.NullRef<byte>(), ref written, ref MemoryMarshal.GetReference(additionalData), additionalData.Length) != 1)
-        {
-            throw LibCrypto.Failure("EVP_DecryptUpdate on the additional data");
-        }
+            var written = 0;
+            if (!additionalData.IsEmpty
+                && QuickDecryptUpdate(context, ref Unsafe.NullRef<byte>(), ref written, ref MemoryMarshal.GetReference(additionalData), additionalData.Length) != 1)
+            {
+                throw LibCrypto.Failure("EVP_DecryptUpdate on the additional data");
+            }
 
-        if (!ciphertext.IsEmpty
-            && (DecryptUpdate(_context, ref MemoryMarshal.GetReference(plaintext), ref written, ref MemoryMarshal.GetReference(ciphertext), ciphertext.Length) != 1
-                || written != ciphertext.Length))
-        {
-            throw LibCrypto.Failure("EVP_DecryptUpdate on the ciphertext");
-        }
+            if (!ciphertext.IsEmpty)
+            {
+                ref var output = ref MemoryMarshal.GetReference(plaintext);
+                ref var input = ref MemoryMarshal.GetReference(ciphertext);
+                var updated = ciphertext.Length <= QuickLimit
+                    ? QuickDecryptUpdate(context, ref output, ref written, ref input, ciphertext.Length)
+                    : DecryptUpdate(context, ref output, ref written, ref input, ciphertext.Length);
+                if (updated != 1 || written != ciphertext.Length)
+                {
+                    throw LibCrypto.Failure("EVP_DecryptUpdate on the ciphertext");
+                }
+            }
 
-        // EVP_CTRL_AEAD_SET_TAG reads the tag; OpenSSL's signature takes a non-const pointer.
-        if (Control(_context, SetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
-        {
-            throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_SET_TAG)");
-        }
+            // EVP_CTRL_AEAD_SET_TAG reads the tag; OpenSSL's signature takes a non-const pointer.
+            if (QuickControl(context, SetTagControl, TagSize, ref MemoryMarshal.GetReference(tag)) != 1)
+            {
+                throw LibCrypto.Failure("EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_SET_TAG)");
+            }
 
-        var final = 0;
-        if (DecryptFinal(_context, ref MemoryMarshal.GetReference(plaintext[plaintext.Length..]), ref final) == 1 && final == 0)
+            var final = 0;
+            if (FinishOpening(context, ref MemoryMarshal.GetReference(plaintext[plaintext.Length..]), ref final) == 1 && final == 0)
+            {
+                return true;
+            }
+        }
+        finally
         {
-            return true;
+            if (added)
+            {
+                _context.DangerousRelease();
+            }
         }
 
         LibCrypto.ClearErrors();
@@ -177,7 +215,7 @@ internal sealed class OpenSslAesGcm : IDisposable
 
     /// <summary>Feeds additional data (no output) or plaintext; GCM is a stream mode, so OpenSSL writes every
     /// plaintext byte at once.</summary>
-    private void Update(ref byte output, ReadOnlySpan<byte> input, string what)
+    private static void Update(nint context, ref byte output, ReadOnlySpan<byte> input, string what)
     {
         if (input.IsEmpty)
         {
@@ -185,13 +223,15 @@ internal sealed class OpenSslAesGcm : IDisposable
         }
 
         var written = 0;
-        if (EncryptUpdate(_context, ref output, ref written, ref MemoryMarshal.GetReference(input), input.Length) != 1
-            || (!Unsafe.IsNullRef(ref output) && written != input.Length))
+        ref var from = ref MemoryMarshal.GetReference(input);
+        var updated = input.Length <= QuickLimit
+            ? QuickEncryptUpdate(context, ref output, ref written, ref from, input.Length)
+            : EncryptUpdate(context, ref output, ref written, ref from, input.Length);
+        if (updated != 1 || (!Unsafe.IsNullRef(ref output) && written != input.Length))
         {
             throw LibCrypto.Failure($"EVP_EncryptUpdate on {what}");
         }
     }
-
 
     private static bool AgreesWithDotNet()
     {
@@ -242,23 +282,39 @@ internal sealed class OpenSslAesGcm : IDisposable
     private static extern int EncryptInit(CipherContext context, nint cipher, nint engine, ref byte key, ref byte iv);
 
     [DllImport(Library, EntryPoint = "EVP_EncryptUpdate")]
-    private static extern int EncryptUpdate(CipherContext context, ref byte output, ref int written, ref byte input, int length);
-
-    [DllImport(Library, EntryPoint = "EVP_EncryptFinal_ex")]
-    private static extern int EncryptFinal(CipherContext context, ref byte output, ref int written);
+    private static extern int EncryptUpdate(nint context, ref byte output, ref int written, ref byte input, int length);
 
     [DllImport(Library, EntryPoint = "EVP_DecryptInit_ex")]
     private static extern int DecryptInit(CipherContext context, nint cipher, nint engine, ref byte key, ref byte iv);
 
     [DllImport(Library, EntryPoint = "EVP_DecryptUpdate")]
-    private static extern int DecryptUpdate(CipherContext context, ref byte output, ref int written, ref byte input, int length);
+    private static extern int DecryptUpdate(nint context, ref byte output, ref int written, ref byte input, int length);
 
-    [DllImport(Library, EntryPoint = "EVP_DecryptFinal_ex")]
-    private static extern int DecryptFinal(CipherContext context, ref byte output, ref int written);
+    // Per record, the calls below stay in the GC's cooperative mode ([SuppressGCTransition]): each is a few hundred
+    // nanoseconds at most (an update on at most QuickLimit bytes, a nonce, a tag), never blocks, never calls back into
+    // .NET, and the transition would cost as much as the work on a short record. Longer updates take the ordinary
+    // transition above, so a GC never waits on a long one.
 
-    [DllImport(Library, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
-    private static extern int Control(CipherContext context, int type, int argument, ref byte pointer);
+    [DllImport(Library, EntryPoint = "EVP_EncryptInit_ex"), SuppressGCTransition]
+    private static extern int SetNonceForSealing(nint context, nint cipher, nint engine, ref byte key, ref byte iv);
 
+    [DllImport(Library, EntryPoint = "EVP_EncryptUpdate"), SuppressGCTransition]
+    private static extern int QuickEncryptUpdate(nint context, ref byte output, ref int written, ref byte input, int length);
+
+    [DllImport(Library, EntryPoint = "EVP_EncryptFinal_ex"), SuppressGCTransition]
+    private static extern int FinishSealing(nint context, ref byte output, ref int written);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptInit_ex"), SuppressGCTransition]
+    private static extern int SetNonceForOpening(nint context, nint cipher, nint engine, ref byte key, ref byte iv);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptUpdate"), SuppressGCTransition]
+    private static extern int QuickDecryptUpdate(nint context, ref byte output, ref int written, ref byte input, int length);
+
+    [DllImport(Library, EntryPoint = "EVP_DecryptFinal_ex"), SuppressGCTransition]
+    private static extern int FinishOpening(nint context, ref byte output, ref int written);
+
+    [DllImport(Library, EntryPoint = "EVP_CIPHER_CTX_ctrl"), SuppressGCTransition]
+    private static extern int QuickControl(nint context, int type, int argument, ref byte pointer);
 
     /// <summary>An OpenSSL EVP_CIPHER_CTX holding the key; freed (and wiped by OpenSSL) on dispose or finalization.</summary>
     private sealed class CipherContext() : SafeHandle(0, ownsHandle: true)

@@ -8,7 +8,7 @@ namespace Apps.Bench.Tls;
 /// Sealing one TLS 1.3 AES-256-GCM record whose content lies where the application wrote it: copied next to its
 /// content type and sealed in place by .NET's <see cref="AesGcm"/> (the anchor, what the record layer did), against
 /// OpenSSL's streaming EVP interface taking the content and the type byte apart (<see cref="OpenSslAesGcm"/>),
-/// and BouncyCastle's managed GCM that records up to 1 KiB use (<c>SmallRecordGcm</c>).
+/// and BouncyCastle's managed GCM that records up to 1 KiB use without libcrypto.so.3 (<c>SmallRecordGcm</c>).
 /// Run: <c>dotnet run -c Release --project tests/Bench -- --filter '*Tls13RecordSeal*' --job short</c>.
 /// </summary>
 [MemoryDiagnoser]

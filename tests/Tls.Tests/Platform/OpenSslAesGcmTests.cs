@@ -21,6 +21,8 @@ public class OpenSslAesGcmTests
     [InlineData(32, 17, 0, 13)]
     [InlineData(16, 1000, 1, 13)]
     [InlineData(32, 16384, 1, 5)]
+    [InlineData(32, 4096, 1, 5)] // the last update that skips the GC transition
+    [InlineData(32, 4097, 1, 5)] // the first that takes it
     [InlineData(32, 300, 1, 0)]
     [InlineData(16, 0, 0, 13)]
     [InlineData(16, 0, 0, 0)]
@@ -56,6 +58,8 @@ public class OpenSslAesGcmTests
     [InlineData(16, 0)]
     [InlineData(16, 1)]
     [InlineData(32, 600)]
+    [InlineData(16, 4096)]
+    [InlineData(16, 4097)]
     [InlineData(32, 16385)]
     public void What_dotnet_seals_opens_apart_and_in_place_and_any_altered_byte_is_refused(int keySize, int length)
     {
@@ -127,22 +131,30 @@ public class OpenSslAesGcmTests
         Assert.Throws<InvalidOperationException>(() => opener.Seal(new byte[12], [], new byte[4], [], new byte[4], new byte[16]));
     }
 
-    [Fact]
-    public void Sealing_allocates_nothing()
+    // Short records (a small request or response) and full ones alike: the record layer takes this path for all.
+    [Theory]
+    [InlineData(40)]
+    [InlineData(600)]
+    [InlineData(16384)]
+    public void Sealing_and_opening_allocate_nothing(int length)
     {
         using var sealer = new OpenSslAesGcm(new byte[32], encrypting: true);
+        using var opener = new OpenSslAesGcm(new byte[32], encrypting: false);
         var nonce = new byte[12];
-        var content = new byte[16384];
-        var record = new byte[16385];
+        var content = new byte[length];
+        var record = new byte[length + 1];
+        var opened = new byte[length + 1];
         var tag = new byte[16];
         var aad = new byte[5];
         ReadOnlySpan<byte> type = [23];
-        sealer.Seal(nonce, [], content, type, record, tag);
+        sealer.Seal(nonce, aad, content, type, record, tag);
+        Assert.True(opener.Open(nonce, aad, record, tag, opened));
 
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 100; i++)
         {
             sealer.Seal(nonce, aad, content, type, record, tag);
+            Assert.True(opener.Open(nonce, aad, record, tag, opened));
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
