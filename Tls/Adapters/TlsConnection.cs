@@ -11,6 +11,7 @@
 // peer's alerts and close_notify are seen when the application reads.
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Apps.Tls.Engine;
 
@@ -159,6 +160,7 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
     /// <see cref="Plaintext"/>, replies go to the send queue, and <see cref="Ending"/> is set when the
     /// input is over. Called by the handshake pump and then by <see cref="TlsInputReader"/>, never at once.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // once per request; see TlsInputReader.ReadAsync
     internal async ValueTask ReceiveAsync(CancellationToken cancellationToken)
     {
         if (Ending is not null)
