@@ -9,16 +9,17 @@ namespace Apps.Tls.Engine;
 
 /// <summary>
 /// One direction of a record AEAD over the platform's primitives; tags are 16 bytes, appended to the ciphertext.
-/// AES-GCM records of every size go to libcrypto's EVP interface directly (<see cref="OpenSslAesGcm"/>: a TLS 1.3
-/// record's content sealed where it lies, nothing allocated, and per record no GC transition on short ones), or, without
-/// libcrypto.so.3, to .NET's AesGcm with records up to 1 KiB on BouncyCastle's managed GCM (<see cref="SmallRecordGcm"/>),
-/// which beats AesGcm's per-call overhead there. ChaCha20-Poly1305 always by .NET's.
+/// Records of every size, AES-GCM and ChaCha20-Poly1305 alike, go to libcrypto's EVP interface directly
+/// (<see cref="OpenSslAead"/>: a TLS 1.3 record's content sealed where it lies, nothing allocated, and per record no GC
+/// transition on short ones). Without libcrypto.so.3 they go to .NET's AesGcm, with records up to 1 KiB on
+/// BouncyCastle's managed GCM (<see cref="SmallRecordGcm"/>), which beats AesGcm's per-call overhead there, or to .NET's
+/// ChaCha20Poly1305.
 /// </summary>
 internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAeadCipherImpl
 {
     public const int TagSize = 16;
 
-    private OpenSslAesGcm? _evp;
+    private OpenSslAead? _evp;
     private AesGcm? _aes;
     private ChaCha20Poly1305? _chaCha;
     private SmallRecordGcm? _small;
@@ -37,13 +38,21 @@ internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAead
         _chaCha = null;
         if (chaCha)
         {
-            _chaCha = new ChaCha20Poly1305(key);
+            if (OpenSslAead.IsChaChaAvailable)
+            {
+                _evp = new OpenSslAead(key, encrypting, chaCha: true);
+            }
+            else
+            {
+                _chaCha = new ChaCha20Poly1305(key);
+            }
+
             return;
         }
 
-        if (OpenSslAesGcm.IsAvailable)
+        if (OpenSslAead.IsAvailable)
         {
-            _evp = new OpenSslAesGcm(key, encrypting);
+            _evp = new OpenSslAead(key, encrypting);
             return;
         }
 
@@ -94,8 +103,8 @@ internal sealed class PlatformAeadCipher(bool encrypting, bool chaCha) : TlsAead
     /// <summary>
     /// Seals a TLS 1.3 record's <paramref name="content"/> where it lies and its <paramref name="contentType"/> after
     /// it (RFC 8446 §5.2) into <paramref name="ciphertext"/>, one byte longer than the content, and writes the tag.
-    /// False, with nothing written, when this cipher takes only one contiguous plaintext (ChaCha20-Poly1305, records for
-    /// the managed GCM, AES-GCM without libcrypto) or the two overlap: the caller then puts them together itself.
+    /// False, with nothing written, when this cipher takes only one contiguous plaintext (either AEAD without libcrypto)
+    /// or the two overlap: the caller then puts them together itself.
     /// </summary>
     public bool TrySealWithType(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> additionalData, ReadOnlySpan<byte> content, byte contentType,
         Span<byte> ciphertext, Span<byte> tag)

@@ -55,6 +55,36 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         Assert.Matches("Cipher is ECDHE-ECDSA-(AES\\d+-GCM|CHACHA20-POLY1305)", result.Output);
     }
 
+    // Every record cipher the engine offers, chosen by curl (OpenSSL) as the client: 100 KB of random bytes (seven
+    // records, full and short, each past the 4 KiB that libcrypto's short-record path takes) arrive intact, and the
+    // small stylesheet too.
+    [Theory]
+    [InlineData("--tls13-ciphers", "TLS_AES_128_GCM_SHA256", "TLSv1.3")]
+    [InlineData("--tls13-ciphers", "TLS_AES_256_GCM_SHA384", "TLSv1.3")]
+    [InlineData("--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3")]
+    [InlineData("--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2")]
+    [InlineData("--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2")]
+    public async Task Each_record_cipher_carries_files_intact(string option, string suite, string version)
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"apps-cipher-{Guid.NewGuid():N}.bin");
+        try
+        {
+            string[] versions = version == "TLSv1.2" ? ["--tlsv1.2", "--tls-max", "1.2"] : ["--tlsv1.3"];
+            var large = await ExternalTool.CurlAsync(Service, [.. versions, option, suite, "-v", "-o", output, Service.BaseUrl + "/data.bin"]);
+            Assert.Equal(0, large.ExitCode);
+            Assert.Contains($"SSL connection using {version} / {suite}", large.Error);
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(site.SiteRoot, "data.bin")), await File.ReadAllBytesAsync(output));
+
+            var small = await ExternalTool.CurlAsync(Service, [.. versions, option, suite, Service.BaseUrl + "/style.css"]);
+            Assert.Equal(0, small.ExitCode);
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(site.SiteRoot, "style.css")), small.Output);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
     [Fact]
     public async Task Openssl_s_client_resumes_a_tls12_session_from_the_services_ticket()
     {
