@@ -185,14 +185,15 @@ public sealed partial class TlsConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
-        // A handshake flight costs a key exchange and a signature (milliseconds); when the transport delivered it on a
-        // thread that is not the pool's (an event loop: our stack's, or a socket engine's with inline completions), do
-        // that work on the pool, so that the loop's other connections are not held up. A server's last flight (the
-        // client's Finished) is cheap, and records after the handshake stay on the delivering thread too: a thread
-        // wake for each costs more than the work.
+        // A handshake flight costs a key exchange and a signature (about half a millisecond); when the transport
+        // delivered it on a thread that is not the pool's (an event loop: our stack's, or a socket engine's with inline
+        // completions), do that work in the handshake lane, so that the loop's other connections are not held up and
+        // a burst of new connections takes a bounded share of the pool. A server's last flight (the client's Finished)
+        // is cheap, and records after the handshake stay on the delivering thread too: a thread wake for each costs
+        // more than the work.
         if (_engine.Connection is null && !_engine.AnsweredClientHello && !Thread.CurrentThread.IsThreadPoolThread)
         {
-            await new ThreadPoolHop();
+            await HandshakeLane.Enter();
         }
 
         // Feed at most ReceiveChunk bytes at a time and stop once a megabyte of plaintext waits, leaving the

@@ -31,7 +31,7 @@ public sealed class ChromiumTests
             var result = await DumpDomAsync(service.BaseUrl + "/", profile.FullName, service.PinBase64);
 
             Assert.Contains("<h1>Apps HTTPS appliance</h1>", result.Output);
-            Assert.Matches("<td id=\"transport\">conduit over host sockets, requests run on [0-9]+ socket event threads?</td>", result.Output);
+            Assert.Matches("<td id=\"transport\">conduit over host sockets, requests run on [0-9]+ socket event threads?, TLS handshakes on (1 pool thread|up to [0-9]+ pool threads)</td>", result.Output);
             Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
             Assert.Contains("<td id=\"fingerprint\"><code>" + service.Fingerprint + "</code>", result.Output);
             Assert.Matches("<td id=\"memory\">[1-9][0-9]* MB resident, [0-9]+ MB held by the GC</td>", result.Output);

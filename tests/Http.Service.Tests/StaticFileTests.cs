@@ -224,7 +224,9 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         Assert.Contains(System.Net.WebUtility.HtmlEncode(Service.Fingerprint).Replace("+", "&#x2B;"), result.Output);
         Assert.Matches("<td>TLSv1.3</td><td>TLS_[A-Z0-9_]+</td><td>h2</td>", result.Output);
         var threads = Math.Max(1, Environment.ProcessorCount / 2); // the documented default of --io-threads
-        Assert.Contains($"<td id=\"transport\">conduit over host sockets, requests run on {threads} socket event thread{(threads == 1 ? "" : "s")}</td>", result.Output);
+        var lane = Math.Max(1, Environment.ProcessorCount - threads); // handshakes get the cores the event threads leave
+        Assert.Contains($"<td id=\"transport\">conduit over host sockets, requests run on {threads} socket event thread{(threads == 1 ? "" : "s")}, "
+            + $"TLS handshakes on {(lane == 1 ? "1 pool thread" : $"up to {lane} pool threads")}</td>", result.Output);
         Assert.Matches("<tr><td>os</td><td>Active</td>", result.Output);
     }
 
