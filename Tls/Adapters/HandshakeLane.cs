@@ -31,7 +31,7 @@ public static class HandshakeLane
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             Volatile.Write(ref _concurrency, value);
-            StartRunners();
+            StartRunners(value);
         }
     }
 
@@ -47,13 +47,14 @@ public static class HandshakeLane
     private static void Add(Action continuation, ExecutionContext? context)
     {
         Queue.Enqueue((continuation, context));
-        StartRunners();
+        StartRunners(1);
     }
 
-    /// <summary>Starts lane threads while there is work and fewer than <see cref="Concurrency"/> run.</summary>
-    private static void StartRunners()
+    /// <summary>Starts up to <paramref name="most"/> lane threads while there is work and fewer than
+    /// <see cref="Concurrency"/> run (one for each arrival, so that a single handshake wakes a single thread).</summary>
+    private static void StartRunners(int most)
     {
-        while (!Queue.IsEmpty)
+        while (most > 0 && !Queue.IsEmpty)
         {
             var running = Volatile.Read(ref _running);
             if (running >= Concurrency)
@@ -64,6 +65,7 @@ public static class HandshakeLane
             if (Interlocked.CompareExchange(ref _running, running + 1, running) == running)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static _ => Run(), (object?)null, preferLocal: false);
+                most--;
             }
         }
     }
@@ -92,7 +94,7 @@ public static class HandshakeLane
 
         Interlocked.Decrement(ref _running);
         // Work queued between the last TryDequeue and the decrement found every lane thread running: start one for it.
-        StartRunners();
+        StartRunners(1);
     }
 
     /// <summary>Never completed at once: every await of it continues in the lane.</summary>
