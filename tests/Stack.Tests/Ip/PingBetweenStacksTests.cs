@@ -98,9 +98,14 @@ public class PingBetweenStacksTests
         var a = net.AddStack("10.0.0.1/24", bad);
         var b = net.AddStack("10.0.0.2/24", bad);
 
-        // The timeout covers an ARP retry (1 s) when an ARP frame is the one lost.
+        // The timeout covers an ARP retry (1 s) when an ARP frame is the one lost. A ping gets through about half
+        // the time (12 of 24 here: 6 fragments, each crossing two lossy ports). The seed does not fix the outcome:
+        // the two stacks' loops reach the switch's random draws in the order the machine's load gives them. At even
+        // odds, 24 pings with fewer than 2 or all answered happen about once in 600,000 runs; the 12 pings this test
+        // had, with fewer than 3 or all answered, about twice in 100 (a loaded CI run saw 2 answered).
+        const int pings = 24;
         int answered = 0, lost = 0;
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < pings; i++)
         {
             try
             {
@@ -113,8 +118,8 @@ public class PingBetweenStacksTests
             }
         }
 
-        Assert.Equal(12, answered + lost);
-        Assert.True(answered is >= 3 and < 12, $"{answered} answered; a: {a.Counters}; b: {b.Counters}");
+        Assert.Equal(pings, answered + lost);
+        Assert.True(answered is >= 2 and < pings, $"{answered} answered; a: {a.Counters}; b: {b.Counters}");
         Assert.True(net.Switch.Dropped > 0);
     }
 
