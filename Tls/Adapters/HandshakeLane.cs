@@ -64,11 +64,14 @@ public static class HandshakeLane
 
             if (Interlocked.CompareExchange(ref _running, running + 1, running) == running)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static _ => Run(), (object?)null, preferLocal: false);
+                QueueRun();
                 most--;
             }
         }
     }
+
+    /// <summary>A lane thread's turn, at the end of the pool's shared queue.</summary>
+    private static void QueueRun() => ThreadPool.UnsafeQueueUserWorkItem(static _ => Run(), (object?)null, preferLocal: false);
 
     private static void Run()
     {
@@ -87,7 +90,7 @@ public static class HandshakeLane
             if (Stopwatch.GetTimestamp() >= until && !Queue.IsEmpty)
             {
                 // Still this lane thread's turn, taken again after the pool's other queued work.
-                ThreadPool.UnsafeQueueUserWorkItem(static _ => Run(), (object?)null, preferLocal: false);
+                QueueRun();
                 return;
             }
         }
