@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Apps.Conduit;
 using Apps.Conduit.Kestrel;
 using Apps.Conduit.Transports;
+using Apps.Tls.Credentials;
 using Microsoft.AspNetCore.Connections;
 using Apps.Tls.Engine;
 using Apps.Tls.Entropy;
@@ -38,23 +39,29 @@ internal static class ServiceHost
 
         var tally = new TlsTally();
         await using var transport = await OpenTransportAsync(settings.Stack, entropy, loggers);
+        // A reload swaps the credential only: resumable sessions and ticket keys outlive it, as they do nginx's reload.
+        var sessions = new TlsSessionCache();
+        // RFC 5077 tickets: TLS 1.2 clients resume without the service keeping state per session.
+        var ticketKeys = new SessionTicketKeys(random);
+        TlsServerOptions ServerOptions(ServerCredential credential) => new()
+        {
+            Random = random,
+            Credentials = new ServerCredentialSet(credential),
+            ApplicationProtocols = ["h2", "http/1.1"],
+            SessionCache = sessions,
+            TicketKeys = ticketKeys,
+        };
         var tls = new EngineTlsServerSettings
         {
-            Options = new TlsServerOptions
-            {
-                Random = random,
-                Credentials = new Apps.Tls.Credentials.ServerCredentialSet(identity.Credential),
-                ApplicationProtocols = ["h2", "http/1.1"],
-                SessionCache = new TlsSessionCache(),
-                // RFC 5077 tickets: TLS 1.2 clients resume without the service keeping state per session.
-                TicketKeys = new SessionTicketKeys(random),
-            },
+            Options = ServerOptions(identity.Credential),
             Tally = tally,
             TransportName = transport.Name,
         };
-        await using var memoryTrim = new IdleMemoryTrim(TimeProvider.System, loggers.CreateLogger("Apps.Http.Service"));
+        var serviceLog = loggers.CreateLogger("Apps.Http.Service");
+        using var certificates = new CertificateReloader(identity, settings.KestrelTls ? null : tls, ServerOptions, TimeProvider.System, serviceLog);
+        await using var memoryTrim = new IdleMemoryTrim(TimeProvider.System, serviceLog);
         var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
-            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), identity, tally, entropy,
+            settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), certificates, tally, entropy,
             memoryTrim, transport as StackTransport);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -148,6 +155,7 @@ internal static class ServiceHost
         output.WriteLine($"certificate key {identity.Fingerprint} (curl --pinnedpubkey sha256//{identity.PinBase64})");
         output.WriteLine($"certificate file {identity.Source}");
         output.Flush();
+        certificates.ReloadOnHangup();
 
         await app.WaitForShutdownAsync();
         return 0;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Apps.Tls.Credentials;
 using Apps.TrustStore.Certificates;
@@ -14,12 +15,15 @@ internal sealed class ServiceIdentity
     public const string CertificateFileName = "https-certificate.pem";
     public const string KeyFileName = "https-key.pem";
 
-    private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, string source, string certificatePath, string keyPath)
+    private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, DateTimeOffset notBefore, DateTimeOffset notAfter,
+        string source, string certificatePath, string keyPath)
     {
         CertificatePath = certificatePath;
         KeyPath = keyPath;
         Credential = credential;
         Fingerprint = fingerprint;
+        NotBefore = notBefore;
+        NotAfter = notAfter;
         Source = source;
     }
 
@@ -30,6 +34,12 @@ internal sealed class ServiceIdentity
 
     /// <summary>The form curl's <c>--pinnedpubkey</c> and Chromium's <c>--ignore-certificate-errors-spki-list</c> take (padded base64).</summary>
     public string PinBase64 => Convert.ToBase64String(Fingerprint.Digest);
+
+    /// <summary>The leaf's validity period (RFC 5280 §4.1.2.5).</summary>
+    public DateTimeOffset NotBefore { get; }
+
+    /// <summary>The leaf's validity period (RFC 5280 §4.1.2.5).</summary>
+    public DateTimeOffset NotAfter { get; }
 
     /// <summary>The certificate chain's PEM file.</summary>
     public string CertificatePath { get; }
@@ -75,15 +85,40 @@ internal sealed class ServiceIdentity
         return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey);
     }
 
+    /// <summary>
+    /// Reads this identity's files again (a renewed certificate, or a new pair put in their place) for a reload. Unlike
+    /// <see cref="Load"/> it never makes a pair, and it refuses a leaf outside its validity period at
+    /// <paramref name="now"/>: every client would refuse it, while the pair being served may still be good.
+    /// </summary>
+    public ServiceIdentity Reread(DateTimeOffset now)
+    {
+        var next = FromCredential(ReadFiles(CertificatePath, KeyPath), CertificatePath, CertificatePath, KeyPath);
+        if (now > next.NotAfter)
+        {
+            throw new TlsCredentialException(string.Create(CultureInfo.InvariantCulture, $"the certificate in {CertificatePath} expired on {next.NotAfter:yyyy-MM-dd HH:mm} UTC"));
+        }
+
+        if (now < next.NotBefore)
+        {
+            throw new TlsCredentialException(string.Create(CultureInfo.InvariantCulture, $"the certificate in {CertificatePath} is not valid before {next.NotBefore:yyyy-MM-dd HH:mm} UTC"));
+        }
+
+        return next;
+    }
+
     private static ServerCredential ReadFiles(string certificatePath, string keyPath)
     {
         try
         {
             return PemCredentialReader.ReadFiles(certificatePath, keyPath);
         }
+        catch (FileNotFoundException e)
+        {
+            throw new TlsCredentialException($"cannot read {e.FileName}: no such file; check the --cert/--key paths", e);
+        }
         catch (IOException e)
         {
-            throw new TlsCredentialException($"cannot read {e.Message}; check the --cert/--key paths and permissions", e);
+            throw new TlsCredentialException($"cannot read the certificate or key ({e.Message.TrimEnd('.')}); check the --cert/--key paths and permissions", e);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -95,6 +130,7 @@ internal sealed class ServiceIdentity
     {
         using var leaf = X509CertificateLoader.LoadCertificate(credential.Chain[0]);
         var fingerprint = SpkiFingerprint.OfSubjectPublicKeyInfo(leaf.PublicKey.ExportSubjectPublicKeyInfo());
-        return new ServiceIdentity(credential, fingerprint, source, certificatePath, keyPath);
+        return new ServiceIdentity(credential, fingerprint, new DateTimeOffset(leaf.NotBefore.ToUniversalTime()),
+            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), source, certificatePath, keyPath);
     }
 }

@@ -16,4 +16,10 @@ internal static partial class ServiceLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "idle after load: could not give memory back: {Reason}")]
     public static partial void MemoryTrimFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "certificate reloaded from {Path}: key {Fingerprint}, valid until {NotAfter:yyyy-MM-dd} ({Change}); new connections get it")]
+    public static partial void CertificateReloaded(ILogger logger, string path, string fingerprint, DateTimeOffset notAfter, string change);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "certificate reload from {Path} refused: {Reason}; still serving key {Fingerprint}")]
+    public static partial void CertificateReloadRefused(ILogger logger, string path, string reason, string fingerprint);
 }

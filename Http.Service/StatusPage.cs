@@ -8,7 +8,7 @@ using Apps.Tls.Entropy.Sources;
 namespace Apps.Http.Service;
 
 /// <summary>What the status page shows; shared by the request pipeline.</summary>
-internal sealed class ServiceStatus(DateTimeOffset started, string transport, ServiceIdentity identity, TlsTally tally, EntropyRuntime entropy,
+internal sealed class ServiceStatus(DateTimeOffset started, string transport, CertificateReloader certificates, TlsTally tally, EntropyRuntime entropy,
     IdleMemoryTrim? memoryTrim = null, Apps.Conduit.Transports.StackTransport? stack = null)
 {
     /// <summary>Gives memory back after load; its last trim is shown.</summary>
@@ -21,7 +21,8 @@ internal sealed class ServiceStatus(DateTimeOffset started, string transport, Se
 
     public string Transport { get; } = transport;
 
-    public ServiceIdentity Identity { get; } = identity;
+    /// <summary>The certificate new handshakes get, and when it was last reloaded.</summary>
+    public CertificateReloader Certificates { get; } = certificates;
 
     public TlsTally Tally { get; } = tally;
 
@@ -67,8 +68,15 @@ internal static class StatusPage
         }
 
         Row(page, "Memory", html.Encode(memory), "memory");
-        Row(page, "Certificate key", "<code>" + html.Encode(status.Identity.Fingerprint.ToString()) + "</code>", "fingerprint");
-        Row(page, "Certificate file", html.Encode(status.Identity.Source), "certificate");
+        var identity = status.Certificates.Current;
+        Row(page, "Certificate key", "<code>" + html.Encode(identity.Fingerprint.ToString()) + "</code>", "fingerprint");
+        var certificate = string.Create(CultureInfo.InvariantCulture, $"{identity.Source}; valid until {identity.NotAfter:yyyy-MM-dd HH:mm} UTC");
+        if (status.Certificates.ReloadedAt is { } reloaded)
+        {
+            certificate += string.Create(CultureInfo.InvariantCulture, $"; reloaded at {reloaded:yyyy-MM-dd HH:mm:ss} UTC");
+        }
+
+        Row(page, "Certificate file", html.Encode(certificate), "certificate");
         Row(page, "Failed handshakes", status.Tally.Failures.ToString(CultureInfo.InvariantCulture), "handshake-failures");
         page.Append("</table><h2>TLS negotiated</h2><table id=\"tls\"><tr><th>Version</th><th>Cipher suite</th><th>ALPN</th><th>Handshakes</th></tr>");
         foreach (var entry in status.Tally.Snapshot())

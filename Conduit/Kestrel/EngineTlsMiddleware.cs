@@ -13,8 +13,18 @@ namespace Apps.Conduit.Kestrel;
 /// <summary>Settings for serving TLS with our engine in front of Kestrel.</summary>
 public sealed class EngineTlsServerSettings
 {
-    /// <summary>The engine's server options (credentials, ALPN preference, Fortuna).</summary>
-    public required TlsServerOptions Options { get; init; }
+    private volatile TlsServerOptions _options = null!;
+
+    /// <summary>
+    /// The engine's server options (credentials, ALPN preference, Fortuna). Each connection reads them once, as its
+    /// handshake starts: replacing them (a renewed certificate) changes what new connections get, and connections
+    /// already accepted keep what they began with.
+    /// </summary>
+    public required TlsServerOptions Options
+    {
+        get => _options;
+        set => _options = value ?? throw new ArgumentNullException(nameof(value));
+    }
 
     /// <summary>A client that has not finished its handshake by then is dropped (slowloris, half-open floods).</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);

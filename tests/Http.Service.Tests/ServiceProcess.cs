@@ -153,12 +153,22 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>Sends a signal by name ("HUP", "TERM") with kill(1).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString()])!;
+        kill.WaitForExit();
+    }
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Sends SIGTERM and waits for the exit code.</summary>
     public async Task<int> StopAsync(TimeSpan? timeout = null)
     {
         if (!_process.HasExited)
         {
-            Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+            Signal("TERM");
         }
 
         await _process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(40));
