@@ -59,6 +59,7 @@ internal static class ServiceHost
         };
         var serviceLog = loggers.CreateLogger("Apps.Http.Service");
         using var certificates = new CertificateReloader(identity, settings.KestrelTls ? null : tls, ServerOptions, TimeProvider.System, serviceLog);
+        certificates.ReloadOnHangup();
         await using var memoryTrim = new IdleMemoryTrim(TimeProvider.System, serviceLog);
         var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
             settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), certificates, tally, entropy,
@@ -155,7 +156,6 @@ internal static class ServiceHost
         output.WriteLine($"certificate key {identity.Fingerprint} (curl --pinnedpubkey sha256//{identity.PinBase64})");
         output.WriteLine($"certificate file {identity.Source}");
         output.Flush();
-        certificates.ReloadOnHangup();
 
         await app.WaitForShutdownAsync();
         return 0;
