@@ -18,6 +18,7 @@ public static class Program
         var root = new Option<DirectoryInfo?>("--root") { Description = "Serve static files from DIR (the status page otherwise)" };
         var cert = new Option<FileInfo?>("--cert") { Description = "Certificate chain PEM (leaf first); a self-signed one is made otherwise" };
         var key = new Option<FileInfo?>("--key") { Description = "Private key PEM for --cert" };
+        var keyPassword = new Option<FileInfo?>("--key-password-file") { Description = "File whose first line is the password of an encrypted --key (as nginx's ssl_password_file)" };
         var listen = new Option<string[]>("--listen") { Description = "ADDRESS:PORT to serve HTTPS on (repeatable; [::1]:8443 for IPv6)", Arity = ArgumentArity.ZeroOrMore };
         var httpPort = new Option<int?>("--http-port") { Description = "Also listen for plain HTTP on PORT and redirect it to HTTPS" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (certificate, entropy seed); default $APPS_DATA_DIR or $XDG_DATA_HOME/apps" };
@@ -37,7 +38,7 @@ public static class Program
             DefaultValueFactory = _ => SocketEventThreads.Default,
         };
 
-        var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, listen, httpPort, dataDir, trace, stack, engine, ioThreads };
+        var command = new RootCommand("HTTPS appliance: Kestrel with the Apps TLS engine") { root, cert, key, keyPassword, listen, httpPort, dataDir, trace, stack, engine, ioThreads };
         command.SetAction(async (result, _) =>
         {
             var endPoints = new List<IPEndPoint>();
@@ -94,8 +95,15 @@ public static class Program
                 return 2;
             }
 
+            var passwordFile = result.GetValue(keyPassword);
+            if (passwordFile is not null && result.GetValue(key) is null)
+            {
+                await Console.Error.WriteLineAsync("--key-password-file is the password of --key; give it with --cert and --key");
+                return 2;
+            }
+
             var settings = new ServiceSettings(endPoints, rootDir?.FullName, result.GetValue(cert)?.FullName, result.GetValue(key)?.FullName,
-                redirectPort, DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
+                passwordFile?.FullName, redirectPort, DataDirectory.Resolve(result.GetValue(dataDir)), result.GetValue(trace), stackSpec,
                 KestrelTls: result.GetValue(engine) == "sslstream");
             if (settings.KestrelTls && !stackSpec.IsHost)
             {

@@ -35,7 +35,8 @@ internal static class ServiceHost
             LoggerFactory = loggers,
         });
         var random = entropy.CreateSecureRandom();
-        var identity = ServiceIdentity.Load(settings.CertificatePath, settings.KeyPath, settings.DataDirectory, random, TimeProvider.System.GetUtcNow());
+        var identity = ServiceIdentity.Load(settings.CertificatePath, settings.KeyPath, settings.KeyPasswordPath, settings.DataDirectory, random,
+            TimeProvider.System.GetUtcNow());
 
         var tally = new TlsTally();
         await using var transport = await OpenTransportAsync(settings.Stack, entropy, loggers);
@@ -106,7 +107,9 @@ internal static class ServiceHost
                 if (settings.KestrelTls)
                 {
                     // The anchor for benchmarks: the same app on Kestrel's socket transport with SslStream.
-                    var certificate = X509Certificate2.CreateFromPemFile(identity.CertificatePath, identity.KeyPath);
+                    var certificate = identity.KeyPasswordPath is { } passwordPath
+                        ? X509Certificate2.CreateFromEncryptedPemFile(identity.CertificatePath, ServiceIdentity.ReadPassword(passwordPath), identity.KeyPath)
+                        : X509Certificate2.CreateFromPemFile(identity.CertificatePath, identity.KeyPath);
                     kestrel.Listen(endPoint, listen =>
                     {
                         listen.Protocols = HttpProtocols.Http1AndHttp2;

@@ -16,10 +16,11 @@ internal sealed class ServiceIdentity
     public const string KeyFileName = "https-key.pem";
 
     private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, DateTimeOffset notBefore, DateTimeOffset notAfter,
-        string source, string certificatePath, string keyPath)
+        string source, string certificatePath, string keyPath, string? keyPasswordPath)
     {
         CertificatePath = certificatePath;
         KeyPath = keyPath;
+        KeyPasswordPath = keyPasswordPath;
         Credential = credential;
         Fingerprint = fingerprint;
         NotBefore = notBefore;
@@ -47,11 +48,15 @@ internal sealed class ServiceIdentity
     /// <summary>The private key's PEM file.</summary>
     public string KeyPath { get; }
 
+    /// <summary>The file whose first line is the key's password, when the key is encrypted.</summary>
+    public string? KeyPasswordPath { get; }
+
     /// <summary>Where the certificate came from, for the status page and the start-up line.</summary>
     public string Source { get; }
 
     /// <summary>Loads the given PEM files, or the data directory's pair, or makes and saves a new pair.</summary>
-    public static ServiceIdentity Load(string? certificatePath, string? keyPath, string dataDirectory, SecureRandom random, DateTimeOffset now)
+    public static ServiceIdentity Load(string? certificatePath, string? keyPath, string? keyPasswordPath, string dataDirectory, SecureRandom random,
+        DateTimeOffset now)
     {
         if (certificatePath is not null || keyPath is not null)
         {
@@ -60,14 +65,14 @@ internal sealed class ServiceIdentity
                 throw new TlsCredentialException("give both --cert and --key, or neither to use the self-signed certificate");
             }
 
-            return FromCredential(ReadFiles(certificatePath, keyPath), certificatePath, certificatePath, keyPath);
+            return FromCredential(ReadFiles(certificatePath, keyPath, keyPasswordPath), certificatePath, certificatePath, keyPath, keyPasswordPath);
         }
 
         var savedCertificate = Path.Combine(dataDirectory, CertificateFileName);
         var savedKey = Path.Combine(dataDirectory, KeyFileName);
         if (File.Exists(savedCertificate) && File.Exists(savedKey))
         {
-            return FromCredential(ReadFiles(savedCertificate, savedKey), savedCertificate, savedCertificate, savedKey);
+            return FromCredential(ReadFiles(savedCertificate, savedKey, null), savedCertificate, savedCertificate, savedKey, null);
         }
 
         var made = ApplianceCertificate.Create(["localhost", "127.0.0.1", "::1"], now, random);
@@ -82,7 +87,7 @@ internal sealed class ServiceIdentity
                 $"cannot keep the new self-signed certificate in {dataDirectory} ({e.Message.TrimEnd('.')}); give --data-dir a directory this user can write", e);
         }
 
-        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey);
+        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey, null);
     }
 
     /// <summary>
@@ -92,7 +97,7 @@ internal sealed class ServiceIdentity
     /// </summary>
     public ServiceIdentity Reread(DateTimeOffset now)
     {
-        var next = FromCredential(ReadFiles(CertificatePath, KeyPath), CertificatePath, CertificatePath, KeyPath);
+        var next = FromCredential(ReadFiles(CertificatePath, KeyPath, KeyPasswordPath), CertificatePath, CertificatePath, KeyPath, KeyPasswordPath);
         if (now > next.NotAfter)
         {
             throw new TlsCredentialException(string.Create(CultureInfo.InvariantCulture, $"the certificate in {CertificatePath} expired on {next.NotAfter:yyyy-MM-dd HH:mm} UTC"));
@@ -106,11 +111,33 @@ internal sealed class ServiceIdentity
         return next;
     }
 
-    private static ServerCredential ReadFiles(string certificatePath, string keyPath)
+    /// <summary>The first line of a password file, without its line end (nginx's <c>ssl_password_file</c> takes the same).</summary>
+    public static string ReadPassword(string path)
     {
+        string text;
         try
         {
-            return PemCredentialReader.ReadFiles(certificatePath, keyPath);
+            using var reader = new StreamReader(path);
+            text = reader.ReadLine() ?? "";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TlsCredentialException($"cannot read the key password file {path} ({e.Message.TrimEnd('.')})", e);
+        }
+
+        return text.Length > 0 ? text : throw new TlsCredentialException($"the key password file {path} has no password on its first line");
+    }
+
+    private static ServerCredential ReadFiles(string certificatePath, string keyPath, string? keyPasswordPath)
+    {
+        var password = keyPasswordPath is null ? null : ReadPassword(keyPasswordPath);
+        try
+        {
+            return PemCredentialReader.ReadFiles(certificatePath, keyPath, password);
+        }
+        catch (TlsCredentialException e) when (e.NeedsPassword)
+        {
+            throw new TlsCredentialException(e.Message + " with --key-password-file", e);
         }
         catch (FileNotFoundException e)
         {
@@ -126,11 +153,11 @@ internal sealed class ServiceIdentity
         }
     }
 
-    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath)
+    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath, string? keyPasswordPath)
     {
         using var leaf = X509CertificateLoader.LoadCertificate(credential.Chain[0]);
         var fingerprint = SpkiFingerprint.OfSubjectPublicKeyInfo(leaf.PublicKey.ExportSubjectPublicKeyInfo());
         return new ServiceIdentity(credential, fingerprint, new DateTimeOffset(leaf.NotBefore.ToUniversalTime()),
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), source, certificatePath, keyPath);
+            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), source, certificatePath, keyPath, keyPasswordPath);
     }
 }

@@ -8,6 +8,7 @@ internal sealed record ServiceSettings(
     string? Root,
     string? CertificatePath,
     string? KeyPath,
+    string? KeyPasswordPath,
     int? HttpPort,
     string DataDirectory,
     string? TracePath,

@@ -51,6 +51,11 @@ public static class PemCredentialReader
                 or Org.BouncyCastle.OpenSsl.PasswordException or Org.BouncyCastle.Crypto.InvalidCipherTextException
                 or Org.BouncyCastle.Security.InvalidKeyException)
             {
+                if (password is null && IsEncrypted(pem))
+                {
+                    throw new TlsCredentialException($"the {what} PEM is encrypted; give its password", e) { NeedsPassword = true };
+                }
+
                 var hint = password is null ? "if the key is encrypted, give its password" : "check the password";
                 throw new TlsCredentialException($"the {what} PEM could not be read ({e.Message}); {hint}", e);
             }
@@ -70,6 +75,11 @@ public static class PemCredentialReader
         }
         while (item is not null);
     }
+
+    /// <summary>PKCS#8's encrypted form (RFC 5958 §3) or the traditional form's RFC 1421 header.</summary>
+    private static bool IsEncrypted(string pem) =>
+        pem.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+        || pem.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal);
 
     private sealed class Password(string password) : IPasswordFinder
     {

@@ -222,4 +222,7 @@ public sealed class TlsCredentialException : Exception
     public TlsCredentialException(string message, Exception? inner = null) : base(message, inner)
     {
     }
+
+    /// <summary>The key is encrypted and no password was given: a caller can say how its user gives one.</summary>
+    public bool NeedsPassword { get; init; }
 }

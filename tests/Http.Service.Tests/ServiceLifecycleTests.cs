@@ -89,6 +89,61 @@ public sealed class ServiceLifecycleTests
     }
 
     [Fact]
+    public async Task Encrypted_key_is_read_with_its_password_file_and_refused_without_it()
+    {
+        var data = Directory.CreateTempSubdirectory("https-enc-");
+        try
+        {
+            string In(string name) => Path.Combine(data.FullName, name);
+            File.WriteAllText(In("password"), "correct horse battery staple\n");
+            File.WriteAllText(In("wrong"), "incorrect horse\n");
+            var key = await ExternalTool.RunAsync("openssl",
+                ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes-256-cbc", "-pass", "file:" + In("password"), "-out", In("key.pem")]);
+            Assert.Equal(0, key.ExitCode);
+            Assert.Contains("ENCRYPTED PRIVATE KEY", File.ReadAllText(In("key.pem")));
+            var cert = await ExternalTool.RunAsync("openssl",
+                ["req", "-x509", "-key", In("key.pem"), "-passin", "file:" + In("password"), "-out", In("cert.pem"), "-days", "2",
+                 "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]);
+            Assert.Equal(0, cert.ExitCode);
+
+            await using (var service = await ServiceProcess.StartAsync(null, "--cert", In("cert.pem"), "--key", In("key.pem"), "--key-password-file", In("password")))
+            {
+                var result = await ExternalTool.RunAsync("curl", ["-sS", "--cacert", In("cert.pem"), $"https://localhost:{service.Port}/healthz"]);
+                Assert.Equal("ok\n", result.Output);
+            }
+
+            async Task<ToolResult> Start(params string[] extra) => await ExternalTool.RunAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--data-dir", data.FullName, "--listen", "127.0.0.1:0",
+                 "--cert", In("cert.pem"), "--key", In("key.pem"), .. extra]);
+            var without = await Start();
+            var wrong = await Start("--key-password-file", In("wrong"));
+            var missing = await Start("--key-password-file", In("absent"));
+
+            Assert.Equal(1, without.ExitCode);
+            Assert.StartsWith("https: the key PEM is encrypted; give its password with --key-password-file", without.Error);
+            Assert.Equal(1, wrong.ExitCode);
+            Assert.StartsWith("https: the key PEM could not be read", wrong.Error);
+            Assert.Contains("check the password", wrong.Error);
+            Assert.Equal(1, missing.ExitCode);
+            Assert.StartsWith("https: cannot read the key password file " + In("absent"), missing.Error);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Key_password_file_without_a_key_is_refused_with_usage()
+    {
+        var result = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "Apps.Http.Service.dll"), "--listen", "127.0.0.1:0", "--key-password-file", "/etc/hostname"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--key-password-file is the password of --key; give it with --cert and --key", result.Error);
+    }
+
+    [Fact]
     public async Task Mismatched_key_is_refused_at_start_with_a_one_line_reason()
     {
         var data = Directory.CreateTempSubdirectory("https-bad-");

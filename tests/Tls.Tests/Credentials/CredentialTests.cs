@@ -74,8 +74,11 @@ public class CredentialTests
 
         Assert.Equal(ServerKeyType.EcdsaP256, credential.KeyType);
         var missing = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(certificate.CertificatePem, pem));
-        Assert.Contains("password", missing.Message);
-        Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(certificate.CertificatePem, pem, "wrong"));
+        Assert.Equal("the key PEM is encrypted; give its password", missing.Message);
+        Assert.True(missing.NeedsPassword);
+        var wrong = Assert.Throws<TlsCredentialException>(() => PemCredentialReader.Read(certificate.CertificatePem, pem, "wrong"));
+        Assert.False(wrong.NeedsPassword);
+        Assert.EndsWith("check the password", wrong.Message);
     }
 
     [Fact]
