@@ -67,7 +67,7 @@ internal sealed class CertificateReloader : IDisposable
             if (_tls is null)
             {
                 ServiceLog.CertificateReloadRefused(_logger, current.CertificatePath,
-                    "the benchmark's Kestrel TLS (--kestrel-tls) takes its certificate once; restart it instead", current.Fingerprint.ToString());
+                    "--tls-engine sslstream (the benchmark anchor) takes its certificate once; restart it instead", current.Fingerprint.ToString());
                 return false;
             }
 

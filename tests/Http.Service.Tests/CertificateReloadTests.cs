@@ -121,6 +121,20 @@ public sealed class CertificateReloadTests
         }
     }
 
+    [Fact]
+    public async Task Sighup_to_the_sslstream_anchor_says_it_cannot_reload_and_keeps_serving()
+    {
+        await using var service = await ServiceProcess.StartAsync(null, "--tls-engine", "sslstream");
+
+        service.Signal("HUP");
+        var log = await service.WaitForLogAsync("refused: --tls-engine sslstream");
+
+        Assert.Contains("refused: --tls-engine sslstream (the benchmark anchor) takes its certificate once; restart it instead; still serving key "
+            + service.Fingerprint, log);
+        Assert.Equal(0, (await Curl(service, service.PinBase64, "/healthz")).ExitCode);
+        Assert.False(service.HasExited);
+    }
+
     private static Task<ToolResult> Curl(ServiceProcess service, string pin, string path) =>
         ExternalTool.RunAsync("curl", ["-sS", "--max-time", "30", "-k", "--pinnedpubkey", "sha256//" + pin, service.BaseUrl + path]);
 
