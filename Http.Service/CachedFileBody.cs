@@ -1,14 +1,19 @@
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.ResponseCompression;
 
 namespace Apps.Http.Service;
 
 /// <summary>
 /// The response body, with one change: sending a file that <see cref="CachedFileProvider"/> holds in memory writes
 /// that copy into the response's writer (one copy, into Kestrel's buffer, as nginx copies a file once from its page
-/// cache). Any other file goes to the feature underneath, which reads the disk.
+/// cache). When the response compression middleware would compress the whole file, the copy's coded form, made once,
+/// goes out instead, with its Content-Encoding and Content-Length (the middleware passes a response that already has
+/// a Content-Encoding through as it is). Any other file goes to the feature underneath, which reads the disk.
 /// </summary>
-internal sealed class CachedFileBody(IHttpResponseBodyFeature inner, CachedFileProvider files) : IHttpResponseBodyFeature
+internal sealed class CachedFileBody(IHttpResponseBodyFeature inner, CachedFileProvider files, HttpContext context,
+    IResponseCompressionProvider? compression) : IHttpResponseBodyFeature
 {
     public Stream Stream => inner.Stream;
 
@@ -33,7 +38,27 @@ internal sealed class CachedFileBody(IHttpResponseBodyFeature inner, CachedFileP
         var length = count ?? bytes.Length - offset;
         ArgumentOutOfRangeException.ThrowIfNegative(length, nameof(count));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length - offset, nameof(count));
-        var flushed = inner.Writer.WriteAsync(bytes.Slice((int)offset, (int)length), cancellationToken);
+        var body = length == bytes.Length && TryEncoded(path, out var encoded) ? encoded : bytes.Slice((int)offset, (int)length);
+        var flushed = inner.Writer.WriteAsync(body, cancellationToken);
         return flushed.IsCompletedSuccessfully ? Task.CompletedTask : flushed.AsTask();
+    }
+
+    /// <summary>The middleware's own choice (HTTPS allowed, Accept-Encoding and its q-values, the content type), taken
+    /// before anything is written, so that it sees no Content-Encoding yet.</summary>
+    private bool TryEncoded(string path, out ReadOnlyMemory<byte> encoded)
+    {
+        encoded = default;
+        if (compression is null || !compression.CheckRequestAcceptsCompression(context) || !compression.ShouldCompressResponse(context)
+            || compression.GetCompressionProvider(context) is not { } provider
+            || !files.TryGetEncodedCopy(path, provider.EncodingName, out encoded))
+        {
+            return false;
+        }
+
+        var headers = context.Response.Headers;
+        headers.ContentEncoding = provider.EncodingName;
+        headers.ContentLength = encoded.Length;
+        ContentCodingHeaders.AddVary(headers);
+        return true;
     }
 }

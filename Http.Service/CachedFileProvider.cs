@@ -7,6 +7,10 @@
 // A cached copy's PhysicalPath is a string instance of its own: StaticFileMiddleware hands it to the response's
 // SendFileAsync, where CachedFileBody recognises it by reference (TryGetCopy) and writes the copy straight into the
 // response, instead of a MemoryStream copied through a 64 KiB buffer. A path it does not recognise is the disk's.
+// A copy also keeps its Brotli and gzip forms once a client has asked for them (TryGetEncodedCopy), compressed once
+// at the best ratio instead of at the fastest setting on every request. That compression runs in the background
+// (Brotli's best takes up to half a second for a few hundred KiB), and requests meanwhile are compressed as they are
+// sent, as before. The coded forms count against the same memory budget and go with their copy.
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.FileProviders;
@@ -43,9 +47,13 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
     // Every copy handed out, by its own PhysicalPath instance; an entry lives as long as its copy does.
     private readonly ConditionalWeakTable<string, CachedFileInfo> _copies = new();
 
+    // Where coded forms are made: the thread pool, or the caller's thread in tests.
+    private readonly Action<Action> _background;
+
     public CachedFileProvider(PhysicalFileProvider files, TimeProvider? time = null, TimeSpan? revalidateAfter = null,
-        int maxFileBytes = DefaultMaxFileBytes, long maxTotalBytes = DefaultMaxTotalBytes)
+        int maxFileBytes = DefaultMaxFileBytes, long maxTotalBytes = DefaultMaxTotalBytes, Action<Action>? background = null)
     {
+        _background = background ?? (work => ThreadPool.UnsafeQueueUserWorkItem(static w => w(), work, preferLocal: false));
         _files = files;
         _time = time ?? TimeProvider.System;
         _revalidateAfter = revalidateAfter ?? DefaultRevalidateAfter;
@@ -93,6 +101,38 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
             : _files.GetDirectoryContents(subpath);
     }
 
+    /// <summary>
+    /// The copy's bytes in a content coding ("br", "gzip"), once made. The first request for a coding starts making it
+    /// in the background, once per copy and coding. False until it is ready, and for a path that is not a copy this
+    /// cache holds, a coding <see cref="ContentCoding"/> does not make, or when the memory budget has no room: the
+    /// caller then compresses as it sends, as for any other file.
+    /// </summary>
+    public bool TryGetEncodedCopy(string physicalPath, string coding, out ReadOnlyMemory<byte> bytes)
+    {
+        bytes = default;
+        if (!ContentCoding.IsKnown(coding) || !_copies.TryGetValue(physicalPath, out var copy))
+        {
+            return false;
+        }
+
+        lock (copy.Gate)
+        {
+            if (copy.TryGetEncoded(coding, out bytes))
+            {
+                return true;
+            }
+
+            // Its coded form is not larger than the file, save for a few bytes of framing on tiny ones.
+            if (!copy.Held || Interlocked.Read(ref _totalBytes) + copy.Length + 64 > _maxTotalBytes || !copy.TryStartEncoding(coding))
+            {
+                return false;
+            }
+        }
+
+        _background(() => Encode(copy, coding));
+        return false;
+    }
+
     /// <summary>The bytes of the copy whose <see cref="IFileInfo.PhysicalPath"/> is this very string instance; false
     /// for any other string, even an equal one (that path is then the disk's file).</summary>
     public bool TryGetCopy(string physicalPath, out ReadOnlyMemory<byte> bytes)
@@ -134,25 +174,63 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
         }
 
         var fresh = new CachedFileInfo(info.Name, new string(path.AsSpan()), bytes, info.LastModified) { CheckedAt = now };
-        _copies.AddOrUpdate(fresh.PhysicalPath, fresh);
         if (stale is not null)
         {
             Remove(subpath, stale);
         }
 
+        // Held before it is in the cache, where Remove can find it; known by its path only once that is settled.
+        fresh.Held = true;
         if (Interlocked.Add(ref _totalBytes, bytes.Length) > _maxTotalBytes || !_cache.TryAdd(subpath, fresh))
         {
+            fresh.Held = false;
             Interlocked.Add(ref _totalBytes, -bytes.Length); // over budget, or another request cached it first: serve this read uncached
         }
 
+        _copies.AddOrUpdate(fresh.PhysicalPath, fresh);
         return fresh;
+    }
+
+    private void Encode(CachedFileInfo copy, string coding)
+    {
+        byte[]? encoded = null;
+        try
+        {
+            encoded = ContentCoding.Encode(copy.Bytes.Span, coding);
+        }
+        catch (InvalidOperationException)
+        {
+            // The encoder refused (it cannot, within its own output bound): requests go on compressing as they send.
+        }
+        finally
+        {
+            lock (copy.Gate)
+            {
+                // A copy removed meanwhile (edited, deleted) is no longer counted: its coded form is dropped.
+                if (encoded is not null && copy.Held && Interlocked.Add(ref _totalBytes, encoded.Length) <= _maxTotalBytes)
+                {
+                    copy.AddEncoded(coding, encoded);
+                }
+                else if (encoded is not null && copy.Held)
+                {
+                    Interlocked.Add(ref _totalBytes, -encoded.Length);
+                }
+
+                copy.EndEncoding(coding);
+            }
+        }
     }
 
     private void Remove(string subpath, CachedFileInfo cached)
     {
         if (_cache.TryRemove(new KeyValuePair<string, CachedFileInfo>(subpath, cached)))
         {
-            Interlocked.Add(ref _totalBytes, -cached.Length);
+            // Requests still sending this copy keep its coded forms; the budget stops counting them now.
+            lock (cached.Gate)
+            {
+                cached.Held = false;
+                Interlocked.Add(ref _totalBytes, -(cached.Length + cached.EncodedLength));
+            }
         }
     }
 
@@ -160,6 +238,54 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
     private sealed class CachedFileInfo(string name, string physicalPath, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
     {
         private long _checkedAt;
+
+        // At most one entry per coding ContentCoding makes, and the codings being made; read and written under Gate.
+        private (string Coding, byte[] Bytes)[] _encoded = [];
+        private string[] _encoding = [];
+
+        /// <summary>Guards <see cref="Held"/> and the coded forms.</summary>
+        public Lock Gate { get; } = new();
+
+        /// <summary>Whether the cache holds this copy and counts it in its budget (under <see cref="Gate"/> once published).</summary>
+        public bool Held { get; set; }
+
+        /// <summary>Bytes of the coded forms made so far (under <see cref="Gate"/>).</summary>
+        public long EncodedLength { get; private set; }
+
+        public bool TryGetEncoded(string coding, out ReadOnlyMemory<byte> encoded)
+        {
+            foreach (var (name, bytes) in _encoded)
+            {
+                if (name == coding)
+                {
+                    encoded = bytes;
+                    return true;
+                }
+            }
+
+            encoded = default;
+            return false;
+        }
+
+        public void AddEncoded(string coding, byte[] encoded)
+        {
+            _encoded = [.. _encoded, (coding, encoded)];
+            EncodedLength += encoded.Length;
+        }
+
+        /// <summary>False while that coding is already being made.</summary>
+        public bool TryStartEncoding(string coding)
+        {
+            if (_encoding.Contains(coding))
+            {
+                return false;
+            }
+
+            _encoding = [.. _encoding, coding];
+            return true;
+        }
+
+        public void EndEncoding(string coding) => _encoding = Array.FindAll(_encoding, c => c != coding);
 
         /// <summary>When the disk last agreed with this copy (a <see cref="TimeProvider"/> timestamp).</summary>
         public long CheckedAt

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
@@ -62,11 +64,14 @@ internal static class RequestPipeline
         if (settings.Root is { } root)
         {
             var files = new CachedFileProvider(new PhysicalFileProvider(Path.GetFullPath(root)));
-            // Inside compression, so that a compressed response still compresses the cached copy.
+            var compression = app.Services.GetRequiredService<IResponseCompressionProvider>();
+            // Inside compression, so that a response it would compress gets the cached copy's coded form (or, for a
+            // file not cached, is compressed as it is sent).
             app.Use(async (context, next) =>
             {
+                ContentCodingHeaders.Register(context, compression);
                 var body = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files));
+                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files, context, compression));
                 try
                 {
                     await next(context);

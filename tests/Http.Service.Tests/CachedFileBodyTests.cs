@@ -1,4 +1,8 @@
+using System.IO.Compression;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 
 namespace Apps.Http.Service.Tests;
@@ -14,7 +18,54 @@ public sealed class CachedFileBodyTests : IDisposable
     private (CachedFileBody Body, CachedFileProvider Files) Create()
     {
         var files = new CachedFileProvider(new PhysicalFileProvider(_root.FullName));
-        return (new CachedFileBody(new StreamResponseBodyFeature(_sent), files), files);
+        return (new CachedFileBody(new StreamResponseBodyFeature(_sent), files, new DefaultHttpContext(), null), files);
+    }
+
+    [Fact]
+    public async Task A_whole_cached_file_goes_out_coded_once_its_form_is_ready_and_a_part_of_it_never_does()
+    {
+        var css = string.Concat(Enumerable.Repeat("body { color: #123456; margin: 0 auto; }\n", 200));
+        await File.WriteAllTextAsync(Path.Combine(_root.FullName, "s.css"), css);
+        using var services = new ServiceCollection().AddLogging().AddResponseCompression(o => o.EnableForHttps = true).BuildServiceProvider();
+        var compression = services.GetRequiredService<IResponseCompressionProvider>();
+        // Coded forms made on the caller's thread: the first request starts one and is compressed as it is sent.
+        using var files = new CachedFileProvider(new PhysicalFileProvider(_root.FullName), background: work => work());
+        var copy = files.GetFileInfo("/s.css").PhysicalPath!;
+        HttpContext Request()
+        {
+            var context = new DefaultHttpContext();
+            context.Request.Headers.AcceptEncoding = "gzip, br";
+            context.Response.ContentType = "text/css";
+            context.Response.ContentLength = css.Length;
+            return context;
+        }
+
+        var first = Request();
+        await new CachedFileBody(new StreamResponseBodyFeature(_sent), files, first, compression).SendFileAsync(copy, 0, null);
+        Assert.Equal(css, Sent());
+        Assert.Equal("", first.Response.Headers.ContentEncoding.ToString());
+
+        _sent.SetLength(0);
+        var second = Request();
+        var body = new CachedFileBody(new StreamResponseBodyFeature(_sent), files, second, compression);
+        await body.SendFileAsync(copy, 0, null);
+        await body.Writer.FlushAsync();
+        var coded = _sent.ToArray();
+
+        Assert.Equal("br", second.Response.Headers.ContentEncoding.ToString());
+        Assert.Equal(coded.Length, second.Response.ContentLength);
+        Assert.Equal("Accept-Encoding", second.Response.Headers.Vary.ToString());
+        using (var decoder = new BrotliStream(new MemoryStream(coded), CompressionMode.Decompress))
+        using (var text = new StreamReader(decoder))
+        {
+            Assert.Equal(css, await text.ReadToEndAsync());
+        }
+
+        _sent.SetLength(0);
+        var part = Request();
+        await new CachedFileBody(new StreamResponseBodyFeature(_sent), files, part, compression).SendFileAsync(copy, 0, 10);
+        Assert.Equal(css[..10], Sent());
+        Assert.Equal("", part.Response.Headers.ContentEncoding.ToString());
     }
 
     private string Sent() => System.Text.Encoding.ASCII.GetString(_sent.ToArray());

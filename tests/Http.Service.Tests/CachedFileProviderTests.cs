@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Time.Testing;
 
@@ -25,8 +26,104 @@ public sealed class CachedFileProviderTests : IDisposable
         return reader.ReadToEnd();
     }
 
+    // Compression jobs the provider started, run when a test says so.
+    private readonly List<Action> _jobs = [];
+
     private CachedFileProvider Provider(int maxFileBytes = CachedFileProvider.DefaultMaxFileBytes, long maxTotalBytes = CachedFileProvider.DefaultMaxTotalBytes) =>
-        new(new PhysicalFileProvider(_root.FullName), _time, TimeSpan.FromSeconds(1), maxFileBytes, maxTotalBytes);
+        new(new PhysicalFileProvider(_root.FullName), _time, TimeSpan.FromSeconds(1), maxFileBytes, maxTotalBytes, _jobs.Add);
+
+    private void RunJobs()
+    {
+        var jobs = _jobs.ToArray();
+        _jobs.Clear();
+        foreach (var job in jobs)
+        {
+            job();
+        }
+    }
+
+    private static byte[] Decode(ReadOnlyMemory<byte> coded, string coding)
+    {
+        using var input = new MemoryStream(coded.ToArray());
+        using Stream decoder = coding == "br" ? new BrotliStream(input, CompressionMode.Decompress) : new GZipStream(input, CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        decoder.CopyTo(output);
+        return output.ToArray();
+    }
+
+    private static string Css(int rules) =>
+        string.Concat(Enumerable.Range(0, rules).Select(i => $".c{i} {{ color: #{i * 7919 % 0xFFFFFF:x6}; margin: {i % 13}px auto; }}\n"));
+
+    [Theory]
+    [InlineData("br")]
+    [InlineData("gzip")]
+    public void A_coded_form_is_made_once_in_the_background_and_decodes_to_the_file(string coding)
+    {
+        var css = Css(400);
+        Write("style.css", css, DateTime.UtcNow);
+        using var provider = Provider();
+        var path = provider.GetFileInfo("/style.css").PhysicalPath!;
+
+        Assert.False(provider.TryGetEncodedCopy(path, coding, out _));
+        Assert.False(provider.TryGetEncodedCopy(path, coding, out _));
+        Assert.Single(_jobs);
+        RunJobs();
+        Assert.True(provider.TryGetEncodedCopy(path, coding, out var coded));
+        Assert.True(provider.TryGetEncodedCopy(path, coding, out var again));
+
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(css), Decode(coded, coding));
+        Assert.True(coded.Span == again.Span, "the second request gets the same bytes, not a new compression");
+        Assert.True(coded.Length < css.Length / 3, $"{coded.Length} of {css.Length} bytes");
+        Assert.Equal(css.Length + coded.Length, provider.TotalBytes);
+        Assert.Empty(_jobs);
+    }
+
+    [Fact]
+    public void A_coded_form_goes_with_its_copy_when_the_file_is_edited_or_deleted()
+    {
+        var file = Write("page.html", Css(100), new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        using var provider = Provider();
+        var first = provider.GetFileInfo("/page.html").PhysicalPath!;
+        provider.TryGetEncodedCopy(first, "br", out _);
+        RunJobs();
+        Assert.True(provider.TryGetEncodedCopy(first, "br", out var firstCoded));
+
+        Write("page.html", Css(120), new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var second = provider.GetFileInfo("/page.html");
+
+        // A response that began with the first copy still gets its coded form; the budget counts only the new copy.
+        Assert.True(provider.TryGetEncodedCopy(first, "br", out var stillFirst));
+        Assert.True(firstCoded.Span == stillFirst.Span);
+        Assert.Equal(second.Length, provider.TotalBytes);
+        Assert.False(provider.TryGetEncodedCopy(second.PhysicalPath!, "br", out _));
+
+        // Deleted while its coded form is being made: the form is dropped and nothing stays counted.
+        File.Delete(file);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(provider.GetFileInfo("/page.html").Exists);
+        RunJobs();
+        Assert.False(provider.TryGetEncodedCopy(second.PhysicalPath!, "br", out _));
+        Assert.Equal(0, provider.TotalBytes);
+    }
+
+    [Fact]
+    public void Coded_forms_are_made_only_within_the_budget_only_for_held_copies_and_known_codings()
+    {
+        Write("a.css", Css(40), DateTime.UtcNow);
+        Write("b.css", Css(40), DateTime.UtcNow);
+        var size = new FileInfo(Path.Combine(_root.FullName, "a.css")).Length;
+        using var provider = Provider(maxTotalBytes: size + size / 2);
+        var held = provider.GetFileInfo("/a.css").PhysicalPath!;
+        var overBudget = provider.GetFileInfo("/b.css").PhysicalPath!;
+
+        Assert.False(provider.TryGetEncodedCopy(held, "br", out _)); // the file and a form as large would not fit
+        Assert.False(provider.TryGetEncodedCopy(overBudget, "br", out _)); // served from memory, not held
+        Assert.False(provider.TryGetEncodedCopy(held, "deflate", out _));
+        Assert.False(provider.TryGetEncodedCopy(Path.Combine(_root.FullName, "a.css"), "br", out _)); // the disk's path
+        Assert.Empty(_jobs);
+        Assert.Equal(size, provider.TotalBytes);
+    }
 
     [Fact]
     public void Small_file_comes_from_memory_with_the_disks_length_and_time()

@@ -162,6 +162,67 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         Assert.Equal(File.ReadAllText(Path.Combine(site.SiteRoot, "style.css")), result.Output);
     }
 
+    [Theory]
+    [InlineData("br")]
+    [InlineData("gzip")]
+    public async Task A_cached_compressible_file_goes_out_compressed_once_with_its_length_and_a_weak_etag(string coding)
+    {
+        var body = Path.GetTempFileName();
+        try
+        {
+            // The first request starts the compression in the background; the coded copy shows by its Content-Length.
+            var headers = "";
+            for (var i = 0; i < 100 && Header(headers, "content-length") == ""; i++)
+            {
+                headers = (await ExternalTool.CurlAsync(Service, "-D", "-", "-o", body, "-H", "Accept-Encoding: " + coding, Service.BaseUrl + "/style.css")).Output;
+                await Task.Delay(i == 0 ? 0 : 100);
+            }
+
+            var identity = (await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", Service.BaseUrl + "/style.css")).Output;
+
+            Assert.Equal(coding, Header(headers, "content-encoding"));
+            Assert.Equal(new FileInfo(body).Length.ToString(), Header(headers, "content-length"));
+            Assert.Equal(File.ReadAllText(Path.Combine(site.SiteRoot, "style.css")), Decode(File.ReadAllBytes(body), coding));
+            Assert.Equal("W/" + Header(identity, "etag"), Header(headers, "etag"));
+            Assert.Contains("Accept-Encoding", Header(headers, "vary"));
+            Assert.Equal("", Header(headers, "accept-ranges"));
+            Assert.Equal("bytes", Header(identity, "accept-ranges"));
+            Assert.DoesNotContain("W/", Header(identity, "etag"));
+
+            var revalidated = (await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: " + coding,
+                "-H", "If-None-Match: " + Header(headers, "etag"), Service.BaseUrl + "/style.css")).Output;
+
+            Assert.Equal(304, Status(revalidated));
+            Assert.Equal(Header(headers, "etag"), Header(revalidated, "etag"));
+            Assert.Contains("Accept-Encoding", Header(revalidated, "vary"));
+        }
+        finally
+        {
+            File.Delete(body);
+        }
+    }
+
+    [Fact]
+    public async Task A_file_compressed_as_it_is_sent_also_gets_a_weak_etag_and_no_ranges()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "-D", "/dev/stderr", "--compressed", "-H", "Accept-Encoding: br", Service.BaseUrl + "/big.css");
+
+        Assert.Equal("br", Header(result.Error, "content-encoding"));
+        Assert.StartsWith("W/\"", Header(result.Error, "etag"));
+        Assert.Equal("", Header(result.Error, "accept-ranges"));
+        Assert.Equal(File.ReadAllText(Path.Combine(site.SiteRoot, "big.css")), result.Output);
+    }
+
+    private static string Decode(byte[] coded, string coding)
+    {
+        using var input = new MemoryStream(coded);
+        using Stream decoder = coding == "br"
+            ? new System.IO.Compression.BrotliStream(input, System.IO.Compression.CompressionMode.Decompress)
+            : new System.IO.Compression.GZipStream(input, System.IO.Compression.CompressionMode.Decompress);
+        using var text = new StreamReader(decoder);
+        return text.ReadToEnd();
+    }
+
     [Fact]
     public async Task Binary_files_are_not_compressed()
     {

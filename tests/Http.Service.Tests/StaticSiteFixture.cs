@@ -18,6 +18,8 @@ public sealed class StaticSiteFixture : IAsyncLifetime
     {
         File.WriteAllText(Path.Combine(SiteRoot, "index.html"), IndexHtml);
         File.WriteAllText(Path.Combine(SiteRoot, "style.css"), string.Concat(Enumerable.Repeat("body { color: #123456; margin: 0 auto; }\n", 400)));
+        // Above the service's 1 MiB in-memory limit: compressed as it is sent, on every request.
+        File.WriteAllText(Path.Combine(SiteRoot, "big.css"), string.Concat(Enumerable.Range(0, 40_000).Select(i => $".b{i} {{ padding: {i % 17}px; }}\n")));
         File.WriteAllText(Path.Combine(SiteRoot, "logo.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\" height=\"1\"/>\n");
         var binary = new byte[100_000];
         new Random(7).NextBytes(binary);

@@ -106,6 +106,10 @@ internal sealed class BenchServer : IAsyncDisposable
               # Our service keeps small files in memory and checks them against the disk once a second; nginx the same way.
               open_file_cache max=1000 inactive=20s;
               open_file_cache_valid 1s;
+              # Compressed pages from the .gz made beforehand next to them (its best), else compressed as sent.
+              gzip on;
+              gzip_static on;
+              gzip_types text/css application/javascript image/svg+xml;
               keepalive_requests 1000000;
               client_body_temp_path {{temp}}; proxy_temp_path {{temp}}; fastcgi_temp_path {{temp}}; uwsgi_temp_path {{temp}}; scgi_temp_path {{temp}};
               server {

@@ -10,7 +10,8 @@ namespace Apps.Bench.Https;
 /// Our HTTPS service against its anchors, in one run on one machine: the same Kestrel app with Kestrel's own
 /// sockets and SslStream, and Debian's nginx serving the same files with the same certificate and security headers;
 /// then our service on our own TCP/IP stack over TAP (load from a namespace). Measures small responses and 64 KiB
-/// responses (wrk, keep-alive), small responses over HTTP/2 with 100 streams on each of 10 connections (h2load), and new
+/// responses (wrk, keep-alive), a 40 KiB HTML page to clients that accept gzip (wrk; nginx serves the .gz the run makes
+/// beside it, its best, where ours compresses its cached copy once by itself), small responses over HTTP/2 with 100 streams on each of 10 connections (h2load), and new
 /// TLS handshakes per second (h2load, one request per connection), and prints
 /// ratios. Each measure warms every server up with the same load first (10 s of it, or 20 s of handshake bursts: a .NET
 /// server is still compiling its hot paths to their final tier for the first 10 to 15 s under load, at half its later
@@ -20,7 +21,7 @@ namespace Apps.Bench.Https;
 /// figure, since a best of few rounds favours whichever server varies most. A handshake round is 4 bursts, their
 /// connections over their total time.
 /// Run: <c>dotnet run -c Release --project tests/Bench -- https [--seconds N] [--handshakes N] [--rounds N] [--no-stack]
-/// [--only small,64k,h2,handshakes] [--before DIR] [--nginx-workers N]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
+/// [--only small,64k,page,h2,handshakes] [--before DIR] [--nginx-workers N]</c> (root, wrk, h2load, nginx, openssl, curl). <c>--only</c> runs only the
 /// measures named; <c>--before DIR</c> also runs the service built from an earlier commit (the folder holding its
 /// <c>Apps.Http.Service.dll</c>, e.g. <c>git worktree add /tmp/before COMMIT &amp;&amp; dotnet build -c Release -o /tmp/before/out
 /// /tmp/before/Http.Service</c>) in the same interleaved rounds, and prints now/before. <c>--nginx-workers N</c> runs nginx
@@ -71,6 +72,14 @@ internal static class HttpsComparison
             var large = new byte[64 * 1024];
             new Random(1).NextBytes(large);
             await File.WriteAllBytesAsync(Path.Combine(site, "64k.bin"), large);
+            var page = Page();
+            await File.WriteAllTextAsync(Path.Combine(site, "page.html"), page);
+            await using (var gz = new System.IO.Compression.GZipStream(File.Create(Path.Combine(site, "page.html.gz")), System.IO.Compression.CompressionLevel.SmallestSize))
+            {
+                await gz.WriteAsync(System.Text.Encoding.UTF8.GetBytes(page));
+            }
+
+            File.SetLastWriteTimeUtc(Path.Combine(site, "page.html.gz"), File.GetLastWriteTimeUtc(Path.Combine(site, "page.html")));
             var data = Path.Combine(work.FullName, "data");
 
             servers.Add(await BenchServer.StartServiceAsync("ours (host sockets)", data, site, $"127.0.0.1:{BenchServer.FreePort()}"));
@@ -99,6 +108,12 @@ internal static class HttpsComparison
                 Console.WriteLine($"  {server.Name}: {await LoadTool.DescribeAsync(server.BaseUrl + "/small.txt", server.Netns)}");
             }
 
+            if (Runs("page"))
+            {
+                Console.WriteLine($"  page.html is {page.Length:N0} B; accepting gzip, {string.Join("; ", await Task.WhenAll(servers.Select(async s =>
+                    $"{s.Name} sends {await LoadTool.CodedSizeAsync(s.BaseUrl + "/page.html", "gzip", s.Netns)}")))}");
+            }
+
             Console.WriteLine($"  {Environment.ProcessorCount} cores; nginx runs {nginxWorkers} worker{(nginxWorkers == 1 ? "" : "s")}; best and median of {rounds} interleaved rounds");
             Console.WriteLine();
 
@@ -116,6 +131,13 @@ internal static class HttpsComparison
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, WarmUpSeconds, s.Netns),
                     s => LoadTool.WrkAsync(s.BaseUrl + "/64k.bin", 32, seconds, s.Netns));
                 rows.Add(("64 KiB responses, keep-alive (wrk -c32)", "MB/s", per64k.Select(server => server.Select(r => r * 65536 / 1e6).ToArray()).ToArray()));
+            }
+
+            if (Runs("page"))
+            {
+                rows.Add(($"{page.Length / 1024} KiB HTML page accepting gzip (wrk -c32; nginx from a .gz made beforehand)", "req/s", await MeasureAsync(servers, rounds,
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/page.html", 32, WarmUpSeconds, s.Netns, PageHeader),
+                    s => LoadTool.WrkAsync(s.BaseUrl + "/page.html", 32, seconds, s.Netns, PageHeader))));
             }
 
             if (Runs("h2"))
@@ -257,7 +279,38 @@ internal static class HttpsComparison
 
     private static string Ratio(double ours, double anchor) => anchor <= 0 ? "-" : (ours / anchor).ToString("0.00x", CultureInfo.InvariantCulture);
 
-    private static readonly string[] Measures = ["small", "64k", "h2", "handshakes"];
+    private static readonly string[] Measures = ["small", "64k", "page", "h2", "handshakes"];
+
+    private const string PageHeader = "Accept-Encoding: gzip";
+
+    /// <summary>A page of a site's usual kind: a head with links, then sections of text in a table, about 40 KiB, the same
+    /// every run.</summary>
+    private static string Page()
+    {
+        var random = new Random(3);
+        string[] words = ["packet", "stack", "window", "segment", "certificate", "handshake", "record", "cipher", "entropy", "pool",
+            "listener", "endpoint", "stream", "frame", "header", "route", "address", "lease", "resolver", "timer", "buffer", "queue"];
+        var page = new System.Text.StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Appliance notes</title>"
+            + "<link rel=\"stylesheet\" href=\"/style.css\"><script src=\"/app.js\" defer></script></head><body><main>\n");
+        for (var section = 0; page.Length < 40_000; section++)
+        {
+            page.Append("<section id=\"s").Append(section).Append("\"><h2>Section ").Append(section).Append("</h2><table class=\"notes\">\n");
+            for (var row = 0; row < 8; row++)
+            {
+                page.Append("<tr><td class=\"name\">").Append(words[random.Next(words.Length)]).Append("</td><td>");
+                for (var w = 0; w < 14; w++)
+                {
+                    page.Append(words[random.Next(words.Length)]).Append(w == 13 ? "." : " ");
+                }
+
+                page.Append("</td><td class=\"n\">").Append(random.Next(100_000)).Append("</td></tr>\n");
+            }
+
+            page.Append("</table></section>\n");
+        }
+
+        return page.Append("</main></body></html>\n").ToString();
+    }
 
     private static string? Text(string[] args, string name)
     {

@@ -7,10 +7,13 @@ namespace Apps.Bench.Https;
 /// <summary>Runs wrk and h2load (Debian packages) and reads their figures.</summary>
 internal static partial class LoadTool
 {
-    /// <summary>wrk with keep-alive: requests per second over <paramref name="seconds"/>.</summary>
-    public static async Task<double> WrkAsync(string url, int connections, int seconds, string? netns)
+    /// <summary>wrk with keep-alive: requests per second over <paramref name="seconds"/>; <paramref name="header"/> is
+    /// sent with every request.</summary>
+    public static async Task<double> WrkAsync(string url, int connections, int seconds, string? netns, string? header = null)
     {
-        var output = await RunAsync(netns, "wrk", "-t1", $"-c{connections}", $"-d{seconds}s", url);
+        var output = header is null
+            ? await RunAsync(netns, "wrk", "-t1", $"-c{connections}", $"-d{seconds}s", url)
+            : await RunAsync(netns, "wrk", "-t1", $"-c{connections}", $"-d{seconds}s", "-H", header, url);
         var match = WrkRate().Match(output);
         if (!match.Success)
         {
@@ -64,6 +67,15 @@ internal static partial class LoadTool
         var group = GroupLine().Match(tls) is { Success: true } g ? g.Groups[1].Value : "?";
         var headers = await RunAsync(netns, "curl", "-sk", "--http1.1", "-o", "/dev/null", "-w", "%{size_header}", url);
         return $"{version} {suite} {group}; HTTP/1.1 response headers {headers.Trim()} bytes";
+    }
+
+    /// <summary>The Content-Encoding and body size of one response to a request that accepts <paramref name="coding"/>.</summary>
+    public static async Task<string> CodedSizeAsync(string url, string coding, string? netns)
+    {
+        var written = await RunAsync(netns, "curl", "-sk", "-o", "/dev/null", "-H", "Accept-Encoding: " + coding,
+            "-w", "%{content_type} %header{content-encoding} %{size_download}", url);
+        var parts = written.Trim().Split(' ');
+        return parts.Length == 3 ? $"{parts[1]}, {parts[2]} B" : $"not coded ({written.Trim()})";
     }
 
     private static async Task<string> RunAsync(string? netns, string tool, params string[] arguments)
