@@ -49,7 +49,9 @@ internal static class RequestPipeline
         app.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
         app.MapGet("/status", () => Results.Content(StatusPage.Render(status, time.GetUtcNow()), "text/html; charset=utf-8"));
 
-        // Compressing a byte range would change what the range means; serve ranges uncompressed.
+        // Compressing a byte range would change what the range means; serve ranges uncompressed. And static files keep
+        // the body beneath the compression middleware, for what it is not to compress (CachedFileBody).
+        var root = settings.Root;
         app.Use((context, next) =>
         {
             if (context.Request.Headers.ContainsKey(HeaderNames.Range))
@@ -57,11 +59,16 @@ internal static class RequestPipeline
                 context.Request.Headers.AcceptEncoding = default;
             }
 
+            if (root is not null)
+            {
+                context.Features.Set(new UncompressedBody(context.Features.GetRequiredFeature<IHttpResponseBodyFeature>()));
+            }
+
             return next(context);
         });
         app.UseResponseCompression();
 
-        if (settings.Root is { } root)
+        if (root is not null)
         {
             var files = new CachedFileProvider(new PhysicalFileProvider(Path.GetFullPath(root)));
             var compression = app.Services.GetRequiredService<IResponseCompressionProvider>();
@@ -71,7 +78,7 @@ internal static class RequestPipeline
             {
                 ContentCodingHeaders.Register(context, compression);
                 var body = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files, context, compression));
+                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files, context, compression, context.Features.Get<UncompressedBody>()?.Body));
                 try
                 {
                     await next(context);
@@ -89,6 +96,9 @@ internal static class RequestPipeline
             app.MapGet("/", () => Results.Content(StatusPage.Render(status, time.GetUtcNow()), "text/html; charset=utf-8"));
         }
     }
+
+    /// <summary>The response body as it was before the compression middleware wrapped it.</summary>
+    private sealed record UncompressedBody(IHttpResponseBodyFeature Body);
 
     private static async Task LoggedAsync(HttpContext context, RequestDelegate next, ILogger accessLog)
     {

@@ -108,12 +108,6 @@ internal static class HttpsComparison
                 Console.WriteLine($"  {server.Name}: {await LoadTool.DescribeAsync(server.BaseUrl + "/small.txt", server.Netns)}");
             }
 
-            if (Runs("page"))
-            {
-                Console.WriteLine($"  page.html is {page.Length:N0} B; accepting gzip, {string.Join("; ", await Task.WhenAll(servers.Select(async s =>
-                    $"{s.Name} sends {await LoadTool.CodedSizeAsync(s.BaseUrl + "/page.html", "gzip", s.Netns)}")))}");
-            }
-
             Console.WriteLine($"  {Environment.ProcessorCount} cores; nginx runs {nginxWorkers} worker{(nginxWorkers == 1 ? "" : "s")}; best and median of {rounds} interleaved rounds");
             Console.WriteLine();
 
@@ -138,6 +132,10 @@ internal static class HttpsComparison
                 rows.Add(($"{page.Length / 1024} KiB HTML page accepting gzip (wrk -c32; nginx from a .gz made beforehand)", "req/s", await MeasureAsync(servers, rounds,
                     s => LoadTool.WrkAsync(s.BaseUrl + "/page.html", 32, WarmUpSeconds, s.Netns, PageHeader),
                     s => LoadTool.WrkAsync(s.BaseUrl + "/page.html", 32, seconds, s.Netns, PageHeader))));
+                // Like with like, once warm: what each server sends for the page.
+                Console.WriteLine($"  page.html is {page.Length:N0} B; accepting gzip, {string.Join("; ", await Task.WhenAll(servers.Select(async s =>
+                    $"{s.Name} sends {await LoadTool.CodedSizeAsync(s.BaseUrl + "/page.html", "gzip", s.Netns)}")))}");
+                Console.WriteLine();
             }
 
             if (Runs("h2"))
