@@ -17,11 +17,11 @@ internal static class ContentCodingHeaders
     private static readonly StringValues AcceptEncoding = HeaderNames.AcceptEncoding;
 
     /// <summary>
-    /// Fixes the headers as the response starts, after compression has chosen. And since the static-file middleware
-    /// compares If-None-Match strongly, where §13.1.2 asks for weak comparison, a weak tag there is passed on as its
-    /// strong self: a client revalidating a coded copy by its weak ETag gets its 304.
+    /// Fixes the headers as the response starts, after compression has chosen, when the request accepts a coding at all.
+    /// And since the static-file middleware compares If-None-Match strongly, where §13.1.2 asks for weak comparison, a
+    /// weak tag there is passed on as its strong self: a client revalidating a coded copy by its weak ETag gets its 304.
     /// </summary>
-    public static void Register(HttpContext context, IResponseCompressionProvider compression)
+    public static void Register(HttpContext context, IResponseCompressionProvider compression, bool acceptsCoding)
     {
         var ifNoneMatch = context.Request.Headers.IfNoneMatch;
         if (ifNoneMatch.Count > 0 && ifNoneMatch.ToString().Contains("W/", StringComparison.Ordinal))
@@ -29,7 +29,10 @@ internal static class ContentCodingHeaders
             context.Request.Headers.IfNoneMatch = ifNoneMatch.ToString().Replace("W/", "", StringComparison.Ordinal);
         }
 
-        context.Response.OnStarting(Apply, (context, compression));
+        if (acceptsCoding)
+        {
+            context.Response.OnStarting(Apply, (context, compression));
+        }
     }
 
     /// <summary>Says that the response depends on Accept-Encoding, once.</summary>

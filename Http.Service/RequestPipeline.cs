@@ -58,8 +58,7 @@ internal static class RequestPipeline
             {
                 context.Request.Headers.AcceptEncoding = default;
             }
-
-            if (root is not null)
+            else if (root is not null && AcceptsCoding(context))
             {
                 context.Features.Set(new UncompressedBody(context.Features.GetRequiredFeature<IHttpResponseBodyFeature>()));
             }
@@ -76,9 +75,12 @@ internal static class RequestPipeline
             // file not cached, is compressed as it is sent).
             app.Use(async (context, next) =>
             {
-                ContentCodingHeaders.Register(context, compression);
+                // A request that accepts no coding (wrk's, curl's by default) costs nothing more here.
+                var accepts = AcceptsCoding(context);
+                ContentCodingHeaders.Register(context, compression, accepts);
                 var body = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files, context, compression, context.Features.Get<UncompressedBody>()?.Body));
+                context.Features.Set<IHttpResponseBodyFeature>(new CachedFileBody(body, files, context, compression,
+                    accepts ? context.Features.Get<UncompressedBody>()?.Body : null));
                 try
                 {
                     await next(context);
@@ -96,6 +98,9 @@ internal static class RequestPipeline
             app.MapGet("/", () => Results.Content(StatusPage.Render(status, time.GetUtcNow()), "text/html; charset=utf-8"));
         }
     }
+
+    private static bool AcceptsCoding(HttpContext context) =>
+        !Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(context.Request.Headers.AcceptEncoding);
 
     /// <summary>The response body as it was before the compression middleware wrapped it.</summary>
     private sealed record UncompressedBody(IHttpResponseBodyFeature Body);
