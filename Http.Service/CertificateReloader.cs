@@ -4,6 +4,7 @@ using Apps.Conduit.Kestrel;
 using Apps.Tls.Credentials;
 using Apps.Tls.Engine;
 using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Security;
 
 namespace Apps.Http.Service;
 
@@ -12,32 +13,44 @@ namespace Apps.Http.Service;
 /// <c>systemctl reload</c>, as to nginx) it reads the certificate and key files again, and new handshakes present the
 /// new pair while connections already established keep theirs. A pair that cannot serve (unreadable, malformed, a key
 /// that is not the certificate's, a leaf outside its validity period) is refused with its reason, and the pair
-/// being served stays.
+/// being served stays. It also looks at the certificate's expiry at start and every <see cref="CheckEvery"/>: the
+/// appliance's own certificate is renewed with its key <see cref="ServiceIdentity.RenewBefore"/> ahead; a given one is
+/// warned about from <see cref="WarnBefore"/> ahead, since only its owner can renew it.
 /// </summary>
 internal sealed class CertificateReloader : IDisposable
 {
+    /// <summary>How often the expiry is looked at.</summary>
+    public static readonly TimeSpan CheckEvery = TimeSpan.FromHours(12);
+
+    /// <summary>A given certificate this close to its end is warned about at every check.</summary>
+    public static readonly TimeSpan WarnBefore = TimeSpan.FromDays(14);
+
     private readonly EngineTlsServerSettings? _tls;
     private readonly Func<ServerCredential, TlsServerOptions> _options;
     private readonly TimeProvider _time;
+    private readonly SecureRandom _random;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private volatile ServiceIdentity _current;
     private PosixSignalRegistration? _hangup;
+    private ITimer? _expiryCheck;
 
     /// <param name="identity">The pair the service started with; a reload reads its files again.</param>
     /// <param name="tls">The settings our TLS engine serves with; null when Kestrel's own TLS serves (the benchmark's
     /// anchor), which takes its certificate once.</param>
     /// <param name="options">Makes the engine's options around a credential; everything but the credential must be
     /// shared between calls (the session cache, the ticket keys).</param>
-    /// <param name="time">The clock a new leaf's validity period is checked against.</param>
+    /// <param name="time">The clock a new leaf's validity period is checked against, and the expiry check's timer.</param>
+    /// <param name="random">Randomness for renewing the appliance's own certificate (Fortuna).</param>
     /// <param name="logger">Says what each reload did.</param>
     public CertificateReloader(ServiceIdentity identity, EngineTlsServerSettings? tls, Func<ServerCredential, TlsServerOptions> options,
-        TimeProvider time, ILogger logger)
+        TimeProvider time, SecureRandom random, ILogger logger)
     {
         _current = identity;
         _tls = tls;
         _options = options;
         _time = time;
+        _random = random;
         _logger = logger;
     }
 
@@ -57,6 +70,27 @@ internal sealed class CertificateReloader : IDisposable
         });
     }
 
+    /// <summary>Looks at the expiry now and every <see cref="CheckEvery"/> from now on.</summary>
+    public void CheckExpiry()
+    {
+        CheckExpiryNow();
+        _expiryCheck ??= _time.CreateTimer(static state => ((CertificateReloader)state!).CheckExpiryNow(), this, CheckEvery, CheckEvery);
+    }
+
+    private void CheckExpiryNow()
+    {
+        var current = _current;
+        var left = current.NotAfter - _time.GetUtcNow();
+        if (current.SelfSigned && left <= ServiceIdentity.RenewBefore)
+        {
+            Reload();
+        }
+        else if (!current.SelfSigned && left <= WarnBefore)
+        {
+            ServiceLog.CertificateExpiring(_logger, current.CertificatePath, current.NotAfter, current.Fingerprint.ToString());
+        }
+    }
+
     /// <summary>Reads the files again and serves them if they can serve; says which in the log.</summary>
     /// <returns>Whether new handshakes now get the files' pair.</returns>
     public bool Reload()
@@ -74,7 +108,7 @@ internal sealed class CertificateReloader : IDisposable
             ServiceIdentity next;
             try
             {
-                next = current.Reread(_time.GetUtcNow());
+                next = current.Reread(_time.GetUtcNow(), _random);
             }
             catch (Exception e) when (e is TlsCredentialException or CryptographicException)
             {
@@ -86,10 +120,15 @@ internal sealed class CertificateReloader : IDisposable
             _current = next;
             ReloadedAt = _time.GetUtcNow();
             ServiceLog.CertificateReloaded(_logger, next.CertificatePath, next.Fingerprint.ToString(), next.NotAfter,
-                next.Fingerprint.Equals(current.Fingerprint) ? "same key" : "new key, was " + current.Fingerprint);
+                next.Renewed ? "renewed by the appliance, same key"
+                : next.Fingerprint.Equals(current.Fingerprint) ? "same key" : "new key, was " + current.Fingerprint);
             return true;
         }
     }
 
-    public void Dispose() => _hangup?.Dispose();
+    public void Dispose()
+    {
+        _hangup?.Dispose();
+        _expiryCheck?.Dispose();
+    }
 }

@@ -59,8 +59,9 @@ internal static class ServiceHost
             TransportName = transport.Name,
         };
         var serviceLog = loggers.CreateLogger("Apps.Http.Service");
-        using var certificates = new CertificateReloader(identity, settings.KestrelTls ? null : tls, ServerOptions, TimeProvider.System, serviceLog);
+        using var certificates = new CertificateReloader(identity, settings.KestrelTls ? null : tls, ServerOptions, TimeProvider.System, random, serviceLog);
         certificates.ReloadOnHangup();
+        certificates.CheckExpiry();
         await using var memoryTrim = new IdleMemoryTrim(TimeProvider.System, serviceLog);
         var status = new ServiceStatus(TimeProvider.System.GetUtcNow(),
             settings.KestrelTls ? "Kestrel sockets with SslStream (benchmark anchor)" : "conduit over " + DescribeTransport(transport.Name), certificates, tally, entropy,

@@ -15,9 +15,13 @@ internal sealed class ServiceIdentity
     public const string CertificateFileName = "https-certificate.pem";
     public const string KeyFileName = "https-key.pem";
 
+    /// <summary>The appliance's own certificate is renewed this long before it expires, with the same key.</summary>
+    public static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
+
     private ServiceIdentity(ServerCredential credential, SpkiFingerprint fingerprint, DateTimeOffset notBefore, DateTimeOffset notAfter,
-        string source, string certificatePath, string keyPath, string? keyPasswordPath)
+        string source, string certificatePath, string keyPath, string? keyPasswordPath, bool selfSigned = false)
     {
+        SelfSigned = selfSigned;
         CertificatePath = certificatePath;
         KeyPath = keyPath;
         KeyPasswordPath = keyPasswordPath;
@@ -51,6 +55,12 @@ internal sealed class ServiceIdentity
     /// <summary>The file whose first line is the key's password, when the key is encrypted.</summary>
     public string? KeyPasswordPath { get; }
 
+    /// <summary>Whether this is the appliance's own pair in the data directory (no --cert), which it renews itself.</summary>
+    public bool SelfSigned { get; }
+
+    /// <summary>Whether loading it renewed the certificate (<see cref="RenewBefore"/>).</summary>
+    public bool Renewed { get; private init; }
+
     /// <summary>Where the certificate came from, for the status page and the start-up line.</summary>
     public string Source { get; }
 
@@ -72,7 +82,8 @@ internal sealed class ServiceIdentity
         var savedKey = Path.Combine(dataDirectory, KeyFileName);
         if (File.Exists(savedCertificate) && File.Exists(savedKey))
         {
-            return FromCredential(ReadFiles(savedCertificate, savedKey, null), savedCertificate, savedCertificate, savedKey, null);
+            return FromCredential(ReadFiles(savedCertificate, savedKey, null), savedCertificate, savedCertificate, savedKey, null, selfSigned: true)
+                .RenewedIfDue(now, random);
         }
 
         var made = ApplianceCertificate.Create(["localhost", "127.0.0.1", "::1"], now, random);
@@ -87,17 +98,19 @@ internal sealed class ServiceIdentity
                 $"cannot keep the new self-signed certificate in {dataDirectory} ({e.Message.TrimEnd('.')}); give --data-dir a directory this user can write", e);
         }
 
-        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey, null);
+        return FromCredential(made.Credential, savedCertificate + " (new)", savedCertificate, savedKey, null, selfSigned: true);
     }
 
     /// <summary>
     /// Reads this identity's files again (a renewed certificate, or a new pair put in their place) for a reload. Unlike
     /// <see cref="Load"/> it never makes a pair, and it refuses a leaf outside its validity period at
-    /// <paramref name="now"/>: every client would refuse it, while the pair being served may still be good.
+    /// <paramref name="now"/>: every client would refuse it, while the pair being served may still be good. The
+    /// appliance's own certificate is renewed instead when it is due (<see cref="RenewBefore"/>).
     /// </summary>
-    public ServiceIdentity Reread(DateTimeOffset now)
+    public ServiceIdentity Reread(DateTimeOffset now, SecureRandom random)
     {
-        var next = FromCredential(ReadFiles(CertificatePath, KeyPath, KeyPasswordPath), CertificatePath, CertificatePath, KeyPath, KeyPasswordPath);
+        var next = FromCredential(ReadFiles(CertificatePath, KeyPath, KeyPasswordPath), CertificatePath, CertificatePath, KeyPath, KeyPasswordPath,
+            SelfSigned).RenewedIfDue(now, random);
         if (now > next.NotAfter)
         {
             throw new TlsCredentialException(string.Create(CultureInfo.InvariantCulture, $"the certificate in {CertificatePath} expired on {next.NotAfter:yyyy-MM-dd HH:mm} UTC"));
@@ -109,6 +122,27 @@ internal sealed class ServiceIdentity
         }
 
         return next;
+    }
+
+    /// <summary>The appliance's own certificate, renewed with the same key (pins of it hold) and written back, when it
+    /// expires within <see cref="RenewBefore"/>; any other identity as it is.</summary>
+    private ServiceIdentity RenewedIfDue(DateTimeOffset now, SecureRandom random)
+    {
+        if (!SelfSigned || NotAfter - now > RenewBefore)
+        {
+            return this;
+        }
+
+        try
+        {
+            var renewed = ApplianceCertificate.Renew(File.ReadAllText(CertificatePath), File.ReadAllText(KeyPath), now, random);
+            renewed.WritePemFiles(CertificatePath, KeyPath);
+            return FromCredential(renewed.Credential, CertificatePath + " (renewed)", CertificatePath, KeyPath, null, selfSigned: true, renewed: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TlsCredentialException($"cannot renew the appliance's certificate in {CertificatePath} ({e.Message.TrimEnd('.')})", e);
+        }
     }
 
     /// <summary>The first line of a password file, without its line end (nginx's <c>ssl_password_file</c> takes the same).</summary>
@@ -153,11 +187,15 @@ internal sealed class ServiceIdentity
         }
     }
 
-    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath, string? keyPasswordPath)
+    private static ServiceIdentity FromCredential(ServerCredential credential, string source, string certificatePath, string keyPath, string? keyPasswordPath,
+        bool selfSigned = false, bool renewed = false)
     {
         using var leaf = X509CertificateLoader.LoadCertificate(credential.Chain[0]);
         var fingerprint = SpkiFingerprint.OfSubjectPublicKeyInfo(leaf.PublicKey.ExportSubjectPublicKeyInfo());
         return new ServiceIdentity(credential, fingerprint, new DateTimeOffset(leaf.NotBefore.ToUniversalTime()),
-            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), source, certificatePath, keyPath, keyPasswordPath);
+            new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), source, certificatePath, keyPath, keyPasswordPath, selfSigned)
+        {
+            Renewed = renewed,
+        };
     }
 }

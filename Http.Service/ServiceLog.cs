@@ -22,4 +22,7 @@ internal static partial class ServiceLog
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "certificate reload from {Path} refused: {Reason}; still serving key {Fingerprint}")]
     public static partial void CertificateReloadRefused(ILogger logger, string path, string reason, string fingerprint);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "certificate in {Path} (key {Fingerprint}) expires on {NotAfter:yyyy-MM-dd HH:mm} UTC; renew it, then send SIGHUP")]
+    public static partial void CertificateExpiring(ILogger logger, string path, DateTimeOffset notAfter, string fingerprint);
 }

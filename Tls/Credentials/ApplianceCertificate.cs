@@ -78,28 +78,59 @@ public static class ApplianceCertificate
                 : new GeneralName(GeneralName.DnsName, subjectAltNames[i]);
         }
 
+        return Issue(new X509Name($"CN={subjectAltNames[0]}"), new GeneralNames(names), pair.Public, pair.Private, now, random, validity);
+    }
+
+    /// <summary>
+    /// The same certificate again for a new validity period: the same key (so pins of it hold), subject and
+    /// subjectAltNames, a new serial number. For an appliance's own certificate before it expires.
+    /// </summary>
+    /// <param name="certificatePem">The certificate to renew, as <see cref="Create"/> made it.</param>
+    /// <param name="privateKeyPem">Its key.</param>
+    /// <param name="now">Start of the new validity (one hour earlier, to tolerate clock skew).</param>
+    /// <param name="random">Randomness for the serial number and the signature.</param>
+    /// <param name="validity">How long it is valid; one year by default.</param>
+    public static SelfSignedCertificate Renew(string certificatePem, string privateKeyPem, DateTimeOffset now, SecureRandom random,
+        TimeSpan? validity = null)
+    {
+        _ = PemCredentialReader.Read(certificatePem, privateKeyPem); // a certificate, and the key that belongs to it
+        var current = PemCredentialReader.ReadParts(certificatePem, privateKeyPem);
+        var leaf = current.Chain[0];
+        if (current.Key is not ECPrivateKeyParameters key || !leaf.SubjectDN.Equivalent(leaf.IssuerDN))
+        {
+            throw new TlsCredentialException("only a self-signed ECDSA certificate is renewed in place; this one is another kind");
+        }
+
+        var names = leaf.GetExtensionValue(X509Extensions.SubjectAlternativeName) is { } extension
+            ? GeneralNames.GetInstance(Org.BouncyCastle.X509.Extension.X509ExtensionUtilities.FromExtensionValue(extension))
+            : throw new TlsCredentialException("the certificate has no subjectAltName to renew it for");
+        return Issue(leaf.SubjectDN, names, leaf.GetPublicKey(), key, now, random, validity);
+    }
+
+    private static SelfSignedCertificate Issue(X509Name subject, GeneralNames names, AsymmetricKeyParameter publicKey, AsymmetricKeyParameter privateKey,
+        DateTimeOffset now, SecureRandom random, TimeSpan? validity)
+    {
         var serial = new byte[16];
         random.NextBytes(serial);
         serial[0] &= 0x7F; // RFC 5280 §4.1.2.2: a positive integer of at most 20 octets.
         serial[0] |= 0x01;
 
-        var subject = new X509Name($"CN={subjectAltNames[0]}");
         var builder = new X509V3CertificateGenerator();
         builder.SetSerialNumber(new BigInteger(1, serial));
         builder.SetIssuerDN(subject);
         builder.SetSubjectDN(subject);
         builder.SetNotBefore(now.UtcDateTime.AddHours(-1));
         builder.SetNotAfter(now.UtcDateTime.Add(validity ?? TimeSpan.FromDays(365)));
-        builder.SetPublicKey(pair.Public);
+        builder.SetPublicKey(publicKey);
         builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
         builder.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
         builder.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeID.id_kp_serverAuth));
-        builder.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(names));
-        var certificate = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", pair.Private, random));
+        builder.AddExtension(X509Extensions.SubjectAlternativeName, false, names);
+        var certificate = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", privateKey, random));
 
         var certificatePem = ToPem(certificate);
-        var keyPem = ToPem(PrivateKeyInfoFactory.CreatePrivateKeyInfo(pair.Private));
-        return new SelfSignedCertificate(certificatePem, keyPem, new ServerCredential([certificate], pair.Private));
+        var keyPem = ToPem(PrivateKeyInfoFactory.CreatePrivateKeyInfo(privateKey));
+        return new SelfSignedCertificate(certificatePem, keyPem, new ServerCredential([certificate], privateKey));
     }
 
     private static string ToPem(object value)

@@ -15,6 +15,14 @@ public static class PemCredentialReader
     /// <summary>Parses certificate and key PEM text (they may also be one text holding both).</summary>
     public static ServerCredential Read(string certificatePem, string? privateKeyPem = null, string? password = null)
     {
+        var (chain, key) = ReadParts(certificatePem, privateKeyPem, password);
+        return new ServerCredential(chain, key);
+    }
+
+    /// <summary>The certificates and the key as BouncyCastle objects, not yet checked to belong together.</summary>
+    internal static (List<X509Certificate> Chain, AsymmetricKeyParameter Key) ReadParts(string certificatePem, string? privateKeyPem = null,
+        string? password = null)
+    {
         var chain = new List<X509Certificate>();
         AsymmetricKeyParameter? key = null;
         Collect(certificatePem, chain, ref key, "certificate", password);
@@ -28,7 +36,7 @@ public static class PemCredentialReader
             throw new TlsCredentialException("no private key found; give a PEM file with a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block");
         }
 
-        return new ServerCredential(chain, key);
+        return (chain, key);
     }
 
     /// <summary>Reads the certificate file and the key file.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Apps.Tls.Credentials;
 using Apps.Tls.Engine;
 using Apps.Tls.Tests.TestSupport;
@@ -120,6 +121,34 @@ public class CredentialTests
         var reread = PemCredentialReader.ReadFiles(cert, key);
         Assert.Equal(ServerKeyType.EcdsaP256, reread.KeyType);
         Assert.Equal(["appliance.local"], reread.DnsNames);
+    }
+
+    [Fact]
+    public async Task Renewed_appliance_certificate_keeps_its_key_and_names_for_a_new_period()
+    {
+        var made = ApplianceCertificate.Create(["appliance.local", "192.168.7.1"], TestPki.Now, TestRandom.Create(), TimeSpan.FromDays(10));
+        var later = TestPki.Now.AddDays(9);
+
+        var renewed = ApplianceCertificate.Renew(made.CertificatePem, made.PrivateKeyPem, later, TestRandom.Create());
+
+        using var before = X509Certificate2.CreateFromPem(made.CertificatePem);
+        using var after = X509Certificate2.CreateFromPem(renewed.CertificatePem);
+        Assert.Equal(before.PublicKey.ExportSubjectPublicKeyInfo(), after.PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.Equal(made.PrivateKeyPem, renewed.PrivateKeyPem);
+        Assert.Equal(before.Subject, after.Subject);
+        Assert.NotEqual(before.SerialNumber, after.SerialNumber);
+        Assert.Equal(later.AddDays(365).UtcDateTime, after.NotAfter.ToUniversalTime(), TimeSpan.FromSeconds(1));
+        using var directory = new TempDirectory();
+        var cert = Path.Combine(directory.Path, "renewed.crt");
+        renewed.WritePemFiles(cert, Path.Combine(directory.Path, "renewed.key"));
+        var text = await ExternalProcess.RunAsync("openssl", ["x509", "-in", cert, "-noout", "-text"]);
+        Assert.Contains("DNS:appliance.local, IP Address:192.168.7.1", text.Stdout);
+        var verify = await ExternalProcess.RunAsync("openssl", ["verify", "-CAfile", cert, "-attime", later.AddDays(300).ToUnixTimeSeconds().ToString(), cert]);
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+
+        var foreign = TestPki.Get(ServerKeyType.EcdsaP256);
+        var refused = Assert.Throws<TlsCredentialException>(() => ApplianceCertificate.Renew(made.CertificatePem, foreign.KeyPem, later, TestRandom.Create()));
+        Assert.Contains("does not belong to the certificate", refused.Message);
     }
 
     private static TestCertificate FromOpenSslEc()
