@@ -93,8 +93,8 @@ public static class ApplianceCertificate
     public static SelfSignedCertificate Renew(string certificatePem, string privateKeyPem, DateTimeOffset now, SecureRandom random,
         TimeSpan? validity = null)
     {
-        _ = PemCredentialReader.Read(certificatePem, privateKeyPem); // a certificate, and the key that belongs to it
         var current = PemCredentialReader.ReadParts(certificatePem, privateKeyPem);
+        _ = new ServerCredential(current.Chain, current.Key); // refuses no certificate, or a key that is not the certificate's
         var leaf = current.Chain[0];
         if (current.Key is not ECPrivateKeyParameters key || !leaf.SubjectDN.Equivalent(leaf.IssuerDN))
         {
