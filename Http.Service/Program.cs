@@ -16,7 +16,7 @@ public static class Program
     internal static RootCommand BuildCommand()
     {
         var root = new Option<DirectoryInfo?>("--root") { Description = "Serve static files from DIR (the status page otherwise)" };
-        var cert = new Option<FileInfo?>("--cert") { Description = "Certificate chain PEM (leaf first); a self-signed one is made otherwise" };
+        var cert = new Option<FileInfo?>("--cert") { Description = "Certificate chain PEM (leaf first), read again on SIGHUP; a self-signed one is made otherwise (and renewed)" };
         var key = new Option<FileInfo?>("--key") { Description = "Private key PEM for --cert" };
         var keyPassword = new Option<FileInfo?>("--key-password-file") { Description = "File whose first line is the password of an encrypted --key (as nginx's ssl_password_file)" };
         var listen = new Option<string[]>("--listen") { Description = "ADDRESS:PORT to serve HTTPS on (repeatable; [::1]:8443 for IPv6)", Arity = ArgumentArity.ZeroOrMore };
