@@ -24,9 +24,11 @@ internal static class ContentCodingHeaders
     public static void Register(HttpContext context, IResponseCompressionProvider compression, bool acceptsCoding)
     {
         var ifNoneMatch = context.Request.Headers.IfNoneMatch;
-        if (ifNoneMatch.Count > 0 && ifNoneMatch.ToString().Contains("W/", StringComparison.Ordinal))
+        if (ifNoneMatch.Count > 0 && ifNoneMatch.ToString().Contains("W/", StringComparison.Ordinal)
+            && EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags))
         {
-            context.Request.Headers.IfNoneMatch = ifNoneMatch.ToString().Replace("W/", "", StringComparison.Ordinal);
+            // Parsed, not searched: an opaque tag may itself hold "W/" (and commas).
+            context.Request.Headers.IfNoneMatch = string.Join(", ", tags.Select(tag => tag.Tag.ToString()));
         }
 
         if (acceptsCoding)
