@@ -10,115 +10,106 @@ namespace Apps.Http.Service.Tests;
 /// SIGHUP makes the real service read its --cert/--key files again, as a renewal hook would have it do: curl pins
 /// which key a new connection gets, and a .NET client holds one connection open across the reload.
 /// </summary>
-public sealed class CertificateReloadTests
+public sealed class CertificateReloadTests : IDisposable
 {
+    // The PEM files the service is started with and then reloads; one directory per test.
+    private readonly DirectoryInfo _files = Directory.CreateTempSubdirectory("https-reload-");
+
+    public void Dispose() => _files.Delete(recursive: true);
+
+    private string Cert => Path.Combine(_files.FullName, "cert.pem");
+
+    private string Key => Path.Combine(_files.FullName, "key.pem");
+
     [Fact]
     public async Task Sighup_serves_a_renewed_pair_to_new_connections_while_an_open_one_carries_on()
     {
-        var files = Directory.CreateTempSubdirectory("https-reload-");
-        try
-        {
-            var cert = Path.Combine(files.FullName, "cert.pem");
-            var key = Path.Combine(files.FullName, "key.pem");
-            var first = Pair.Write(cert, key, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-            await using var service = await ServiceProcess.StartAsync(null, "--cert", cert, "--key", key);
-            Assert.Equal(first.Pin, service.PinBase64);
+        var (cert, key) = (Cert, Key);
+        var first = Pair.Write(cert, key, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        await using var service = await ServiceProcess.StartAsync(null, "--cert", cert, "--key", key);
+        Assert.Equal(first.Pin, service.PinBase64);
 
-            var handshakes = new List<string>();
-            using var client = new HttpClient(new SocketsHttpHandler
+        var handshakes = new List<string>();
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            SslOptions = new SslClientAuthenticationOptions
             {
-                MaxConnectionsPerServer = 1,
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-                SslOptions = new SslClientAuthenticationOptions
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
-                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    lock (handshakes)
                     {
-                        lock (handshakes)
-                        {
-                            handshakes.Add(Pair.PinOf(certificate!));
-                        }
+                        handshakes.Add(Pair.PinOf(certificate!));
+                    }
 
-                        return true;
-                    },
+                    return true;
                 },
-            }) { DefaultRequestVersion = HttpVersion.Version11 };
-            Assert.Equal("ok\n", await client.GetStringAsync(service.BaseUrl + "/healthz"));
+            },
+        }) { DefaultRequestVersion = HttpVersion.Version11 };
+        Assert.Equal("ok\n", await client.GetStringAsync(service.BaseUrl + "/healthz"));
 
-            var renewed = Pair.Write(cert, key, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(90));
-            service.Signal("HUP");
-            var log = await service.WaitForLogAsync("certificate reloaded from " + cert);
+        var renewed = Pair.Write(cert, key, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(90));
+        service.Signal("HUP");
+        var log = await service.WaitForLogAsync("certificate reloaded from " + cert);
 
-            Assert.Contains("certificate reloaded from " + cert, log);
-            Assert.Contains("new key, was " + service.Fingerprint, log);
-            Assert.Equal("ok\n", await client.GetStringAsync(service.BaseUrl + "/healthz"));
-            Assert.Equal([first.Pin], handshakes);
-            var renewedPin = await Curl(service, renewed.Pin, "/healthz");
-            Assert.Equal(0, renewedPin.ExitCode);
-            Assert.Equal("ok\n", renewedPin.Output);
-            Assert.Equal(90, (await Curl(service, first.Pin, "/healthz")).ExitCode); // CURLE_SSL_PINNEDPUBKEYNOTMATCH
-            var status = await Curl(service, renewed.Pin, "/status");
-            Assert.Contains(HtmlEncoder.Default.Encode(Pair.OpenSshStyle(renewed.Pin)), status.Output);
-            Assert.Contains("reloaded at ", status.Output);
-            Assert.False(service.HasExited);
-        }
-        finally
-        {
-            files.Delete(recursive: true);
-        }
+        Assert.Contains("certificate reloaded from " + cert, log);
+        Assert.Contains("new key, was " + service.Fingerprint, log);
+        Assert.Equal("ok\n", await client.GetStringAsync(service.BaseUrl + "/healthz"));
+        Assert.Equal([first.Pin], handshakes);
+        var renewedPin = await Curl(service, renewed.Pin, "/healthz");
+        Assert.Equal(0, renewedPin.ExitCode);
+        Assert.Equal("ok\n", renewedPin.Output);
+        Assert.Equal(90, (await Curl(service, first.Pin, "/healthz")).ExitCode); // CURLE_SSL_PINNEDPUBKEYNOTMATCH
+        var status = await Curl(service, renewed.Pin, "/status");
+        Assert.Contains(HtmlEncoder.Default.Encode(Pair.OpenSshStyle(renewed.Pin)), status.Output);
+        Assert.Contains("reloaded at ", status.Output);
+        Assert.False(service.HasExited);
     }
 
     [Fact]
     public async Task Sighup_with_an_unusable_pair_keeps_serving_the_old_one_and_says_why()
     {
-        var files = Directory.CreateTempSubdirectory("https-reload-bad-");
-        try
+        var (cert, key) = (Cert, Key);
+        var now = DateTimeOffset.UtcNow;
+        var serving = Pair.Write(cert, key, now.AddDays(-1), now.AddDays(30));
+        await using var service = await ServiceProcess.StartAsync(null, "--cert", cert, "--key", key);
+
+        var other = Pair.Make(now.AddDays(-1), now.AddDays(30));
+        var expired = Pair.Make(now.AddDays(-30), now.AddDays(-1));
+        var future = Pair.Make(now.AddDays(2), now.AddDays(30));
+        var good = Pair.Make(now.AddDays(-1), now.AddDays(30));
+        (string Name, Action Write, string Reason)[] cases =
+        [
+            ("a key that is not the certificate's", () => File.WriteAllText(key, other.KeyPem), "the private key does not belong to the certificate"),
+            ("a certificate cut short", () => File.WriteAllText(cert, good.CertificatePem[..(good.CertificatePem.Length / 2)]), "the certificate PEM could not be read"),
+            ("no certificate at all", () => File.WriteAllText(cert, "hello\n"), "no certificate found"),
+            ("an expired certificate", () => expired.WriteTo(cert, key), "expired on " + expired.NotAfter.ToString("yyyy-MM-dd")),
+            ("a certificate not valid yet", () => future.WriteTo(cert, key), "is not valid before"),
+            ("a missing key file", () => File.Delete(key), "cannot read " + key + ": no such file"),
+        ];
+
+        foreach (var (name, write, reason) in cases)
         {
-            var cert = Path.Combine(files.FullName, "cert.pem");
-            var key = Path.Combine(files.FullName, "key.pem");
-            var now = DateTimeOffset.UtcNow;
-            var serving = Pair.Write(cert, key, now.AddDays(-1), now.AddDays(30));
-            await using var service = await ServiceProcess.StartAsync(null, "--cert", cert, "--key", key);
-
-            var other = Pair.Make(now.AddDays(-1), now.AddDays(30));
-            var expired = Pair.Make(now.AddDays(-30), now.AddDays(-1));
-            var future = Pair.Make(now.AddDays(2), now.AddDays(30));
-            var good = Pair.Make(now.AddDays(-1), now.AddDays(30));
-            (string Name, Action Write, string Reason)[] cases =
-            [
-                ("a key that is not the certificate's", () => File.WriteAllText(key, other.KeyPem), "the private key does not belong to the certificate"),
-                ("a certificate cut short", () => File.WriteAllText(cert, good.CertificatePem[..(good.CertificatePem.Length / 2)]), "the certificate PEM could not be read"),
-                ("no certificate at all", () => File.WriteAllText(cert, "hello\n"), "no certificate found"),
-                ("an expired certificate", () => expired.WriteTo(cert, key), "expired on " + expired.NotAfter.ToString("yyyy-MM-dd")),
-                ("a certificate not valid yet", () => future.WriteTo(cert, key), "is not valid before"),
-                ("a missing key file", () => File.Delete(key), "cannot read " + key + ": no such file"),
-            ];
-
-            foreach (var (name, write, reason) in cases)
-            {
-                write();
-                service.Signal("HUP");
-                var line = (await service.WaitForLogAsync(reason)).Split('\n').FirstOrDefault(l => l.Contains(reason, StringComparison.Ordinal));
-
-                Assert.True(line is not null, $"{name}: no line says '{reason}': {service.Log}");
-                Assert.StartsWith("fail: Apps.Http.Service[6] certificate reload from " + cert + " refused: ", line);
-                Assert.EndsWith("; still serving key " + service.Fingerprint, line);
-                var result = await Curl(service, serving.Pin, "/healthz");
-                Assert.True(result.ExitCode == 0, $"{name}: curl exit {result.ExitCode}: {result.Error}");
-                serving.WriteTo(cert, key);
-            }
-
-            good.WriteTo(cert, key);
+            write();
             service.Signal("HUP");
-            await service.WaitForLogAsync("certificate reloaded from");
+            var line = (await service.WaitForLogAsync(reason)).Split('\n').FirstOrDefault(l => l.Contains(reason, StringComparison.Ordinal));
 
-            Assert.Equal(0, (await Curl(service, good.Pin, "/healthz")).ExitCode);
-            Assert.DoesNotContain("reloaded from " + cert + ": key " + Pair.OpenSshStyle(other.Pin), service.Log);
-            Assert.False(service.HasExited);
+            Assert.True(line is not null, $"{name}: no line says '{reason}': {service.Log}");
+            Assert.StartsWith("fail: Apps.Http.Service[6] certificate reload from " + cert + " refused: ", line);
+            Assert.EndsWith("; still serving key " + service.Fingerprint, line);
+            var result = await Curl(service, serving.Pin, "/healthz");
+            Assert.True(result.ExitCode == 0, $"{name}: curl exit {result.ExitCode}: {result.Error}");
+            serving.WriteTo(cert, key);
         }
-        finally
-        {
-            files.Delete(recursive: true);
-        }
+
+        good.WriteTo(cert, key);
+        service.Signal("HUP");
+        await service.WaitForLogAsync("certificate reloaded from");
+
+        Assert.Equal(0, (await Curl(service, good.Pin, "/healthz")).ExitCode);
+        Assert.DoesNotContain("reloaded from " + cert + ": key " + Pair.OpenSshStyle(other.Pin), service.Log);
+        Assert.False(service.HasExited);
     }
 
     [Fact]
