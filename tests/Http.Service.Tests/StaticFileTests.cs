@@ -223,6 +223,21 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         return text.ReadToEnd();
     }
 
+    [Theory]
+    [InlineData("/status")]
+    [InlineData("/healthz")]
+    public async Task Pages_made_per_request_go_out_uncompressed_to_a_client_that_accepts_codings(string path)
+    {
+        var page = await ExternalTool.CurlAsync(Service, "-D", "/dev/stderr", "-H", "Accept-Encoding: br, gzip", Service.BaseUrl + path);
+        var file = await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: br, gzip", Service.BaseUrl + "/style.css");
+
+        Assert.Equal(200, Status(page.Error));
+        Assert.Equal("", Header(page.Error, "content-encoding"));
+        Assert.DoesNotContain("Accept-Encoding", Header(page.Error, "vary"));
+        Assert.Contains(path == "/status" ? "<h1>Apps HTTPS appliance</h1>" : "ok", page.Output);
+        Assert.Equal("br", Header(file.Output, "content-encoding"));
+    }
+
     [Fact]
     public async Task Binary_files_are_not_compressed()
     {
