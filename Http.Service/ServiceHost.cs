@@ -48,7 +48,8 @@ internal static class ServiceHost
         {
             Random = random,
             Credentials = new ServerCredentialSet(credential),
-            ApplicationProtocols = ["h2", "http/1.1"],
+            // Kestrel serves HTTP/1.0 on its HTTP/1.x connection; `curl --http1.0` offers only "http/1.0".
+            ApplicationProtocols = ["h2", "http/1.1", "http/1.0"],
             SessionCache = sessions,
             TicketKeys = ticketKeys,
         };

@@ -46,6 +46,27 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
     }
 
     [Fact]
+    public async Task Curl_speaking_http10_gets_alpn_http10_and_the_file()
+    {
+        var result = await ExternalTool.CurlAsync(Service, "--http1.0", "-v", Service.BaseUrl + "/style.css");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("ALPN: server accepted http/1.0", result.Error);
+        Assert.Equal(File.ReadAllText(Path.Combine(site.SiteRoot, "style.css")), result.Output);
+    }
+
+    [Fact]
+    public async Task A_client_offering_only_protocols_we_do_not_serve_gets_no_application_protocol()
+    {
+        // RFC 7301 §3.2; it also keeps a TLS connection meant for another protocol from reaching HTTP (ALPACA).
+        var result = await ExternalTool.RunAsync("openssl",
+            ["s_client", "-connect", $"127.0.0.1:{Service.Port}", "-alpn", "smtp,spdy/3", "-servername", "localhost"], input: "");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("alert no application protocol", result.Error);
+    }
+
+    [Fact]
     public async Task Openssl_s_client_limited_to_tls12_still_connects_with_an_aead_suite()
     {
         var result = await ExternalTool.RunAsync("openssl",
