@@ -203,19 +203,8 @@ public sealed class HostileClientTests(StaticSiteFixture site) : IClassFixture<S
     [Fact]
     public async Task Http2_rapid_reset_flood_is_stopped_and_others_are_served_throughout()
     {
-        using var client = await ConnectAsync();
-        await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false,
-            (_, certificate, _, _) => certificate is not null && PinOf(certificate) == Service.PinBase64);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "localhost",
-            ApplicationProtocols = [SslApplicationProtocol.Http2],
-        });
-        Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
-
+        await using var tls = await OpenHttp2Async();
         var goAway = ReadGoAwayAsync(tls);
-        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
-        await tls.WriteAsync(Frame(type: 0x4, flags: 0, stream: 0, [])); // SETTINGS, all defaults
         // A connection window that never runs out (RFC 9113 §6.9), so that only the resets are in play, not the
         // responses queueing for flow control.
         await tls.WriteAsync(Frame(type: 0x8, flags: 0, stream: 0, [0x7f, 0xff, 0x00, 0x00]));
@@ -256,6 +245,85 @@ public sealed class HostileClientTests(StaticSiteFixture site) : IClassFixture<S
         Assert.Contains(code, new[] { -1, 0xb, 0x2 });
 
         await AssertStillServesAsync();
+    }
+
+    // The CONTINUATION flood (VU#421644, 2024): a header block that never ends, sent as CONTINUATION frames, so that
+    // a server that buffers the block, or parses on without a bound, spends memory or CPU on a request that never
+    // comes. Frames of literal header fields grow the block: Kestrel's header limits end the connection at once (a
+    // connection error, RFC 9113 §4.3, since the block cannot be decoded further). Empty frames add nothing, so no
+    // size limit is reached: the request-headers timeout (10 s) ends it, however fast the frames come.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    public async Task Http2_continuation_flood_is_stopped_and_others_are_served_throughout(int payloadLength)
+    {
+        await using var tls = await OpenHttp2Async();
+        var goAway = ReadGoAwayAsync(tls);
+        await tls.WriteAsync(Frame(type: 0x1, flags: 0x1, stream: 1, [0x82, 0x87, 0x84])); // HEADERS, END_STREAM only
+
+        var fragment = new byte[payloadLength];
+        var framesSent = 0;
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            for (var batch = 0; !goAway.IsCompleted && !giveUp.IsCancellationRequested; batch++)
+            {
+                var burst = new MemoryStream();
+                for (var i = 0; i < 100; i++, framesSent++)
+                {
+                    if (payloadLength > 0)
+                    {
+                        // A literal header field, never indexed, new name (RFC 7541 §6.2.3): x-fNNN: vvv...
+                        var name = Encoding.ASCII.GetBytes($"x-f{framesSent % 1000:D3}");
+                        fragment.AsSpan().Fill((byte)'v');
+                        fragment[0] = 0x10;
+                        fragment[1] = (byte)name.Length;
+                        name.CopyTo(fragment.AsSpan(2));
+                        fragment[2 + name.Length] = (byte)(payloadLength - 3 - name.Length);
+                    }
+
+                    burst.Write(Frame(type: 0x9, flags: 0, stream: 1, fragment)); // CONTINUATION, no END_HEADERS
+                }
+
+                await tls.WriteAsync(burst.ToArray());
+                if (batch % 500 == 0)
+                {
+                    await AssertStillServesAsync();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The server closed the connection under us.
+        }
+
+        Assert.False(giveUp.IsCancellationRequested && !goAway.IsCompleted, $"{framesSent} CONTINUATION frames in 60 s, and the connection is still open");
+        var code = await goAway.WaitAsync(TimeSpan.FromSeconds(30));
+        // PROTOCOL_ERROR for a header limit, INTERNAL_ERROR for the timeout; -1 when the reset came before the GOAWAY.
+        Assert.Contains(code, new[] { -1, 0x1, 0x2 });
+        if (payloadLength > 0)
+        {
+            Assert.True(framesSent < 100_000, $"a header block of {framesSent} fields of {payloadLength} B was read on");
+        }
+
+        await AssertStillServesAsync();
+    }
+
+    /// <summary>A TLS connection that negotiated h2, the service's key checked by its pin, past the client preface.</summary>
+    private async Task<SslStream> OpenHttp2Async()
+    {
+        var client = await ConnectAsync();
+        var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false,
+            (_, certificate, _, _) => certificate is not null && PinOf(certificate) == Service.PinBase64);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+        });
+        Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
+        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        await tls.WriteAsync(Frame(type: 0x4, flags: 0, stream: 0, [])); // SETTINGS, all defaults
+        return tls;
     }
 
     // :method GET, :scheme https, :path / (static table entries 2, 7 and 4), :authority localhost (literal, not indexed).
