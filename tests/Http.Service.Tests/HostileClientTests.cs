@@ -315,15 +315,23 @@ public sealed class HostileClientTests(StaticSiteFixture site) : IClassFixture<S
         var client = await ConnectAsync();
         var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false,
             (_, certificate, _, _) => certificate is not null && PinOf(certificate) == Service.PinBase64);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        try
         {
-            TargetHost = "localhost",
-            ApplicationProtocols = [SslApplicationProtocol.Http2],
-        });
-        Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
-        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
-        await tls.WriteAsync(Frame(type: 0x4, flags: 0, stream: 0, [])); // SETTINGS, all defaults
-        return tls;
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ApplicationProtocols = [SslApplicationProtocol.Http2],
+            });
+            Assert.Equal(SslApplicationProtocol.Http2, tls.NegotiatedApplicationProtocol);
+            await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+            await tls.WriteAsync(Frame(type: 0x4, flags: 0, stream: 0, [])); // SETTINGS, all defaults
+            return tls;
+        }
+        catch
+        {
+            await tls.DisposeAsync(); // and with it the socket
+            throw;
+        }
     }
 
     // :method GET, :scheme https, :path / (static table entries 2, 7 and 4), :authority localhost (literal, not indexed).

@@ -6,8 +6,9 @@ namespace Apps.Http.Service.Tests;
 /// Debian's testssl.sh, the scanner an operator points at a new HTTPS service, runs its default scan of the service's
 /// built-in page: protocols, cipher suites, forward secrecy, the certificate, HTTP security headers, the known TLS
 /// vulnerabilities (Heartbleed, CCS injection, Ticketbleed, ROBOT, renegotiation, CRIME, BREACH, POODLE, ...) and the
-/// handshakes of some forty simulated clients. The service's own self-signed certificate is handed to it as a CA
-/// (<c>--add-ca</c>), as an operator who pinned it would; DNS lookups are off, so the scan stays on loopback.
+/// handshakes of some forty simulated clients. The service's certificate is handed to it as a CA (<c>--add-ca</c>),
+/// as an operator who pinned it would; DNS lookups are off, so the scan stays on loopback, or in the namespace the
+/// test makes.
 /// </summary>
 public sealed class TestsslScanTests
 {
