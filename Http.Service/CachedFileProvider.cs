@@ -92,6 +92,14 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
         return Load(subpath, info, cached, now) ?? info;
     }
 
+    /// <summary>
+    /// The copy the cache holds for <paramref name="subpath"/> when its last check against the disk is within the
+    /// revalidation period, without touching the disk; null otherwise (the caller then goes through
+    /// <see cref="GetFileInfo"/>, which checks).
+    /// </summary>
+    public CachedFileInfo? GetFresh(string subpath) =>
+        _cache.TryGetValue(subpath, out var cached) && !IsDue(cached, _time.GetTimestamp()) ? cached : null;
+
     /// <summary>A path the cache holds as a file, freshly checked, is no directory: that saves DefaultFilesMiddleware's stat.</summary>
     public IDirectoryContents GetDirectoryContents(string subpath)
     {
@@ -235,9 +243,12 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
     }
 
     /// <summary>A file's bytes as read, and a <see cref="PhysicalPath"/> instance that names this copy.</summary>
-    private sealed class CachedFileInfo(string name, string physicalPath, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
+    internal sealed class CachedFileInfo(string name, string physicalPath, byte[] bytes, DateTimeOffset lastModified) : IFileInfo
     {
         private long _checkedAt;
+        private string? _etag;
+        private string? _lastModifiedHeader;
+        private string? _weakETag;
 
         // At most one entry per coding ContentCoding makes, and the codings being made; read and written under Gate.
         private (string Coding, byte[] Bytes)[] _encoded = [];
@@ -309,5 +320,18 @@ internal sealed class CachedFileProvider : IFileProvider, IDisposable
         public bool IsDirectory => false;
 
         public Stream CreateReadStream() => new MemoryStream(bytes, writable: false);
+
+        /// <summary>The strong ETag StaticFileMiddleware gives this file: its modification time, to the second, as a
+        /// FILETIME, XOR its length, in hex (made once per copy).</summary>
+        public string ETag => _etag ??= '"' + Convert.ToString(LastModifiedToTheSecond.ToFileTime() ^ bytes.Length, 16) + '"';
+
+        /// <summary>The ETag of a coded form of this copy (ContentCodingHeaders).</summary>
+        public string WeakETag => _weakETag ??= "W/" + ETag;
+
+        /// <summary>Last-Modified as StaticFileMiddleware writes it (RFC 9110 §5.6.7 IMF-fixdate, made once per copy).</summary>
+        public string LastModifiedHeader => _lastModifiedHeader ??= LastModifiedToTheSecond.ToString("r", System.Globalization.CultureInfo.InvariantCulture);
+
+        private DateTimeOffset LastModifiedToTheSecond =>
+            new DateTimeOffset(lastModified.Year, lastModified.Month, lastModified.Day, lastModified.Hour, lastModified.Minute, lastModified.Second, lastModified.Offset).ToUniversalTime();
     }
 }

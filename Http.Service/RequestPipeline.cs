@@ -10,8 +10,8 @@ using Microsoft.Net.Http.Headers;
 
 namespace Apps.Http.Service;
 
-/// <summary>The service's middleware, outermost first: access log, security headers, HTTP→HTTPS redirect,
-/// /healthz, compression, static files or the status page.</summary>
+/// <summary>The service's middleware, outermost first: access log, security headers, HTTP→HTTPS redirect, routing
+/// (/healthz, /status), the fast path for cached files, compression, static files or the status page.</summary>
 internal static class RequestPipeline
 {
     /// <summary>The CSP sent with every response: same-origin only, no framing, the status page's one inline style by hash.</summary>
@@ -49,16 +49,26 @@ internal static class RequestPipeline
         app.MapGet("/healthz", (HttpContext context) => Uncompressed(context, Results.Text("ok\n", "text/plain")));
         app.MapGet("/status", (HttpContext context) => Uncompressed(context, StatusPageResult(status, time)));
 
+        var root = settings.Root;
+        var files = root is null ? null : new CachedFileProvider(new PhysicalFileProvider(Path.GetFullPath(root)));
+        var compression = app.Services.GetRequiredService<IResponseCompressionProvider>();
+        if (files is not null)
+        {
+            // Routing here, not first: the fast path must know whether /healthz or /status matched.
+            app.UseRouting();
+            var fast = new CachedFileFastPath(files, compression);
+            app.Use((context, next) => fast.TryServe(context) ?? next(context));
+        }
+
         // Compressing a byte range would change what the range means; serve ranges uncompressed. And static files keep
         // the body beneath the compression middleware, for what it is not to compress (CachedFileBody).
-        var root = settings.Root;
         app.Use((context, next) =>
         {
             if (context.Request.Headers.ContainsKey(HeaderNames.Range))
             {
                 context.Request.Headers.AcceptEncoding = default;
             }
-            else if (root is not null && AcceptsCoding(context))
+            else if (files is not null && AcceptsCoding(context))
             {
                 context.Features.Set(new UncompressedBody(context.Features.GetRequiredFeature<IHttpResponseBodyFeature>()));
             }
@@ -67,10 +77,8 @@ internal static class RequestPipeline
         });
         app.UseResponseCompression();
 
-        if (root is not null)
+        if (files is not null)
         {
-            var files = new CachedFileProvider(new PhysicalFileProvider(Path.GetFullPath(root)));
-            var compression = app.Services.GetRequiredService<IResponseCompressionProvider>();
             // Inside compression, so that a response it would compress gets the cached copy's coded form (or, for a
             // file not cached, is compressed as it is sent).
             app.Use(async (context, next) =>

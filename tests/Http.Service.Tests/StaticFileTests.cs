@@ -244,6 +244,72 @@ public sealed class StaticFileTests(StaticSiteFixture site) : IClassFixture<Stat
         return text.ReadToEnd();
     }
 
+    // Requests with no range and no precondition for a cached file are answered by CachedFileFastPath; an
+    // If-Modified-Since from 1970 (the file is newer: 200 all the same) sends the same request down the full path.
+    [Theory]
+    [InlineData("")]
+    [InlineData("br")]
+    [InlineData("gzip")]
+    public async Task The_fast_and_the_full_path_answer_a_cached_file_with_the_same_headers_and_bytes(string coding)
+    {
+        string[] accept = coding == "" ? [] : ["-H", "Accept-Encoding: " + coding];
+        var body = Path.GetTempFileName();
+        try
+        {
+            // Until the file is cached, and its coded form made (it shows by its Content-Length).
+            var headers = "";
+            for (var i = 0; i < 100 && Header(headers, "content-length") == ""; i++)
+            {
+                headers = (await ExternalTool.CurlAsync(Service, ["-D", "-", "-o", "/dev/null", .. accept, Service.BaseUrl + "/style.css"])).Output;
+                await Task.Delay(i == 0 ? 0 : 100);
+            }
+
+            // The full path first: its lookup checks the copy against the disk, and the fast path answers for a second.
+            var full = (await ExternalTool.CurlAsync(Service, ["-D", "-", "-o", body, .. accept,
+                "-H", "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT", Service.BaseUrl + "/style.css"])).Output;
+            var fullBytes = File.ReadAllBytes(body);
+            var fast = (await ExternalTool.CurlAsync(Service, ["-D", "-", "-o", body, .. accept, Service.BaseUrl + "/style.css"])).Output;
+
+            Assert.Equal(HeaderSet(full), HeaderSet(fast));
+            Assert.Equal(fullBytes, File.ReadAllBytes(body));
+            Assert.Equal(coding, Header(fast, "content-encoding"));
+        }
+        finally
+        {
+            File.Delete(body);
+        }
+    }
+
+    // HEAD tells the two paths apart: the compression middleware drops Content-Length as it codes, where the fast
+    // path knows the coded form's length.
+    [Fact]
+    public async Task Head_for_a_cached_files_coded_form_gets_its_length_from_the_fast_path()
+    {
+        var headers = "";
+        for (var i = 0; i < 100 && Header(headers, "content-length") == ""; i++)
+        {
+            headers = (await ExternalTool.CurlAsync(Service, "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: br", Service.BaseUrl + "/style.css")).Output;
+            await Task.Delay(i == 0 ? 0 : 100);
+        }
+
+        // The full path's lookup checks the copy against the disk; the fast path answers for a second after that.
+        string fast = "", full = "";
+        for (var i = 0; i < 10 && Header(fast, "content-length") == ""; i++)
+        {
+            full = (await ExternalTool.CurlAsync(Service, "-I", "-H", "Accept-Encoding: br", "-H", "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT", Service.BaseUrl + "/style.css")).Output;
+            fast = (await ExternalTool.CurlAsync(Service, "-I", "-H", "Accept-Encoding: br", Service.BaseUrl + "/style.css")).Output;
+        }
+
+        Assert.Equal("br", Header(fast, "content-encoding"));
+        Assert.Equal(Header(headers, "content-length"), Header(fast, "content-length"));
+        Assert.Equal("br", Header(full, "content-encoding"));
+        Assert.Equal("", Header(full, "content-length"));
+    }
+
+    /// <summary>The response's header lines but Date, in order of name.</summary>
+    private static string[] HeaderSet(string headers) =>
+        [.. headers.Split('\n').Select(line => line.TrimEnd('\r')).Where(line => line.Contains(':') && !line.StartsWith("date:", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.OrdinalIgnoreCase)];
+
     [Theory]
     [InlineData("/status")]
     [InlineData("/healthz")]
