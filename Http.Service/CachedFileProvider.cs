@@ -11,6 +11,8 @@
 // at the best ratio instead of at the fastest setting on every request. That compression runs in the background
 // (Brotli's best takes up to half a second for a few hundred KiB), and requests meanwhile are compressed as they are
 // sent, as before. The coded forms count against the same memory budget and go with their copy.
+// CachedFileFastPath asks GetFresh, which never touches the disk: a copy checked within the period is answered there,
+// and the first request after it goes through GetFileInfo, which checks.
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.FileProviders;
