@@ -45,6 +45,13 @@ internal static class ExternalTool
         return new ToolResult(process.ExitCode, await output, await error);
     }
 
+    /// <summary>openssl makes a new ECDSA P-256 key and a self-signed certificate for it (PEM, key unencrypted).</summary>
+    public static Task<ToolResult> MakeSelfSignedPairAsync(string key, string certificate, int days, string subject, string? subjectAltName = null) =>
+        RunAsync("openssl",
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
+             "-days", days.ToString(System.Globalization.CultureInfo.InvariantCulture), "-subj", subject,
+             .. subjectAltName is null ? Array.Empty<string>() : ["-addext", "subjectAltName=" + subjectAltName]]);
+
     /// <summary>curl with the service's key pinned (and no CA check, the certificate being self-signed).</summary>
     public static Task<ToolResult> CurlAsync(ServiceProcess service, params string[] arguments) =>
         RunAsync("curl", ["-sS", "--max-time", "30", "-k", "--pinnedpubkey", "sha256//" + service.PinBase64, .. arguments]);

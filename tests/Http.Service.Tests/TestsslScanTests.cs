@@ -46,9 +46,7 @@ public sealed class TestsslScanTests
             // The self-signed certificate names localhost and loopback only; this one names the stack's address.
             var certificate = Path.Combine(keys.FullName, "cert.pem");
             var key = Path.Combine(keys.FullName, "key.pem");
-            var made = await ExternalTool.RunAsync("openssl",
-                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", certificate,
-                 "-days", "365", "-subj", "/CN=10.78.0.2", "-addext", "subjectAltName=IP:10.78.0.2"]);
+            var made = await ExternalTool.MakeSelfSignedPairAsync(key, certificate, days: 365, "/CN=10.78.0.2", "IP:10.78.0.2");
             Assert.Equal(0, made.ExitCode);
             await using var service = await ServiceProcess.StartAsync(null,
                 "--stack", $"tap:{device},ip=10.78.0.2/24", "--listen", "10.78.0.2:8443", "--cert", certificate, "--key", key);
