@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace Apps.Http.Service;
 
@@ -17,7 +16,6 @@ internal sealed class CachedFileFastPath(CachedFileProvider files, IResponseComp
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
     private static readonly StringValues Bytes = "bytes";
-    private static readonly StringValues AcceptEncoding = HeaderNames.AcceptEncoding;
 
     /// <summary>The response being written, or null when the request is not one this path answers.</summary>
     public Task? TryServe(HttpContext context)
@@ -55,7 +53,7 @@ internal sealed class CachedFileFastPath(CachedFileProvider files, IResponseComp
 
             // As ContentCodingHeaders gives a coded response: weak ETag, Vary, no ranges.
             headers.ContentEncoding = coder.EncodingName;
-            headers.Vary = AcceptEncoding;
+            ContentCodingHeaders.AddVary(headers);
             headers.ETag = file.WeakETag;
         }
         else
